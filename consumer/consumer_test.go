@@ -1,0 +1,227 @@
+package consumer_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rightsize/rightsize"
+	"github.com/rightsize/rightsize/broker"
+	"github.com/rightsize/rightsize/consumer"
+	"github.com/rightsize/rightsize/internal/wire"
+	"github.com/rightsize/rightsize/producer"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+func ci() bool { return os.Getenv("CI") == "true" }
+
+func startBroker(t *testing.T) *broker.Broker {
+	t.Helper()
+	b, err := broker.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	return b
+}
+
+// collector is a user callback sink keeping every sample it receives.
+type collector struct {
+	mu      sync.Mutex
+	samples []rightsize.Sample
+	fail    int // fail this many writes first
+}
+
+func (c *collector) Write(_ context.Context, b rightsize.Batch) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.fail > 0 {
+		c.fail--
+		return errors.New("sink unavailable")
+	}
+	c.samples = append(c.samples, b.Samples...)
+	return nil
+}
+
+func (c *collector) len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.samples)
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func quietLogger(buf *bytes.Buffer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelInfo}))
+}
+
+func run(t *testing.T, c *consumer.Consumer) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+		c.Close()
+	})
+}
+
+func TestMalformedRecordsAreCountedAndDeadLettered(t *testing.T) {
+	b := startBroker(t)
+	ctx := context.Background()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(b.Addrs()...), kgo.DefaultProduceTopic(consumer.DefaultTopic))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	good, _ := wire.Encode([]rightsize.Sample{{Service: "resize", Resource: "cpu", Value: 0.5, Time: time.Now()}})
+	recs := []*kgo.Record{
+		{Key: []byte("resize"), Value: []byte(`{"v":1,"service":"resize"`)},                                              // truncated
+		{Key: []byte("resize"), Value: good[0].Value},                                                                    // good
+		{Key: []byte("img1 resize CPU"), Value: []byte("lots")},                                                          // bad legacy
+		{Key: []byte("resize"), Value: []byte(`{"v":7,"service":"x","time":"2026-01-01T00:00:00Z","values":{"cpu":1}}`)}, // future version
+		{Key: []byte("img1 resize CPU"), Value: []byte("12.5")},                                                          // good legacy
+		{Key: []byte("resize"), Value: []byte(`{"v":1,"service":"resize"`)},                                              // truncated again: counted, not logged again
+	}
+	for _, r := range recs {
+		if err := cl.ProduceSync(ctx, r).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var logs bytes.Buffer
+	col := &collector{}
+	c, err := consumer.New(b.Addrs(), []consumer.Sink{col}, consumer.WithLogger(quietLogger(&logs)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, c)
+	waitFor(t, "2 good samples", func() bool { return col.len() == 2 })
+	waitFor(t, "4 dead letters", func() bool { return c.Stats().DeadLettered == 4 })
+	st := c.Stats()
+	if st.Malformed[wire.KindSyntax] != 2 || st.Malformed[wire.KindLegacy] != 1 || st.Malformed[wire.KindVersion] != 1 || st.Records != 6 {
+		t.Errorf("stats %+v", st)
+	}
+	if n := strings.Count(logs.String(), `msg="malformed record`); n != 3 {
+		t.Errorf("logged %d malformed-record lines, want 3 (once per kind):\n%s", n, logs.String())
+	}
+	// The dead-letter topic holds the originals plus why and where from.
+	dl, err := kgo.NewClient(kgo.SeedBrokers(b.Addrs()...), kgo.ConsumeTopics("resources.dlq"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dl.Close()
+	pctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	var dead []*kgo.Record
+	for len(dead) < 4 && pctx.Err() == nil {
+		dead = append(dead, dl.PollFetches(pctx).Records()...)
+	}
+	if len(dead) != 4 {
+		t.Fatalf("dead-letter topic has %d records", len(dead))
+	}
+	hdr := map[string]string{}
+	for _, h := range dead[0].Headers {
+		hdr[h.Key] = string(h.Value)
+	}
+	if !strings.Contains(hdr["rightsize-error"], "malformed") || !strings.HasPrefix(hdr["rightsize-source"], "resources/") {
+		t.Errorf("dead letter headers %v", hdr)
+	}
+}
+
+func TestSinkFailureIsRetriedNotLost(t *testing.T) {
+	b := startBroker(t)
+	ctx := context.Background()
+	p, err := producer.Connect(ctx, b.Addrs())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close(ctx)
+	for i := range 10 {
+		if err := p.Publish(ctx, rightsize.Sample{Service: "s", Resource: "cpu", Value: float64(i), Time: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := p.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	col := &collector{fail: 3}
+	c, err := consumer.New(b.Addrs(), []consumer.Sink{col}, consumer.WithLogger(quietLogger(&logs)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, c)
+	waitFor(t, "10 samples", func() bool { return col.len() >= 10 })
+	waitFor(t, "lag 0", func() bool { lag, err := c.Lag(ctx); return err == nil && lag == 0 })
+	if !strings.Contains(logs.String(), "sink unavailable") {
+		t.Errorf("sink failure not logged:\n%s", logs.String())
+	}
+}
+
+func TestNewErrors(t *testing.T) {
+	sink := consumer.SinkFunc(func(context.Context, rightsize.Batch) error { return nil })
+	_, err := consumer.New([]string{"127.0.0.1:1"}, []consumer.Sink{sink}, consumer.WithConnectTimeout(3*time.Second))
+	if !errors.Is(err, consumer.ErrUnreachable) || !strings.Contains(err.Error(), "127.0.0.1:1") {
+		t.Errorf("unreachable broker: %v", err)
+	}
+	t.Log(err)
+	if _, err := consumer.New([]string{"127.0.0.1:1"}, nil); err == nil || !strings.Contains(err.Error(), "no sink") {
+		t.Errorf("no sink: %v", err)
+	}
+	if _, err := consumer.New(nil, []consumer.Sink{sink}); err == nil || !strings.Contains(err.Error(), "broker") {
+		t.Errorf("no broker: %v", err)
+	}
+}
+
+// TestKcatLegacyRecords feeds the consumer with an independent client
+// producing the seed's records, as its Python producers did.
+func TestKcatLegacyRecords(t *testing.T) {
+	kcat, err := exec.LookPath("kcat")
+	if err != nil {
+		if ci() {
+			t.Fatal("kcat is not installed (the test command installs it: apt-get install kcat)")
+		}
+		t.Skip("kcat is not installed; run the README's test command, which installs it")
+	}
+	b := startBroker(t)
+	cmd := exec.Command(kcat, "-P", "-b", b.Addrs()[0], "-t", consumer.DefaultTopic, "-K", "=")
+	cmd.Stdin = strings.NewReader("img9 resize CPU=37.5\nimg9 resize RAM=61.25\nimg9 resize DISK=12\n")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("kcat: %v: %s", err, out)
+	}
+	col := &collector{}
+	var logs bytes.Buffer
+	c, err := consumer.New(b.Addrs(), []consumer.Sink{col}, consumer.WithLogger(quietLogger(&logs)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, c)
+	waitFor(t, "3 legacy samples", func() bool { return col.len() == 3 })
+	col.mu.Lock()
+	defer col.mu.Unlock()
+	want := map[string]float64{"cpu.percent": 37.5, "memory.percent": 61.25, "disk.percent": 12}
+	for _, s := range col.samples {
+		if s.Task != "img9" || s.Service != "resize" || want[s.Resource] != s.Value || time.Since(s.Time) > time.Minute {
+			t.Errorf("sample %+v", s)
+		}
+	}
+}
