@@ -17,7 +17,12 @@ type Batch struct {
 
 // OffsetRange is a run of consecutive records of one Kafka partition.
 type OffsetRange struct {
-	Topic     string
+	Topic string
+	// TopicID is the topic's ID as the cluster reports it (hex), or ""
+	// where the cluster reports none. A topic deleted and created again
+	// under the same name has a new ID, and offsets stored for the old one
+	// do not apply to it.
+	TopicID   string
 	Partition int32
 	// From is the offset of the first record of the run.
 	From int64

@@ -22,6 +22,7 @@ package consumer
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -60,11 +61,13 @@ func (f SinkFunc) Write(ctx context.Context, b rightsize.Batch) error { return f
 // in the same transaction as their samples, and skips a batch whose ranges
 // it has already stored.
 //
-// Offsets returns, per partition of topic, the next offset to read: the To
-// of the last range written. A partition never written is absent.
+// Offsets returns, per partition of the topic with that name and ID (see
+// rightsize.OffsetRange.TopicID), the next offset to read: the To of the
+// last range written. A partition never written is absent, and so are the
+// offsets of an earlier topic of the same name.
 type OffsetStore interface {
 	Sink
-	Offsets(ctx context.Context, topic string) (map[int32]int64, error)
+	Offsets(ctx context.Context, topic, topicID string) (map[int32]int64, error)
 }
 
 // DefaultGroup is the consumer group used unless WithGroup says otherwise.
@@ -131,7 +134,8 @@ type Consumer struct {
 	store  OffsetStore // nil: offsets live in the consumer group only
 	others []Sink
 
-	blocked   atomic.Bool // a rebalance is waiting for the batch in hand
+	ready     chan struct{} // closed once client and admin are set
+	blocked   atomic.Bool   // a rebalance is waiting for the batch in hand
 	closeOnce sync.Once
 
 	mu   sync.Mutex
@@ -170,7 +174,7 @@ func New(brokers []string, sinks []Sink, opts ...Option) (*Consumer, error) {
 	if !cfg.deadLetterSet {
 		cfg.deadLetter = cfg.topics[0] + ".dlq"
 	}
-	c := &Consumer{cfg: cfg, done: map[string]map[int32]int64{}}
+	c := &Consumer{cfg: cfg, done: map[string]map[int32]int64{}, ready: make(chan struct{})}
 	for i, s := range sinks {
 		if s == nil {
 			return nil, fmt.Errorf("consumer: sink %d is nil", i)
@@ -208,6 +212,10 @@ func New(brokers []string, sinks []Sink, opts ...Option) (*Consumer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("consumer: %w", err)
 	}
+	// The client joins the group at once; its callbacks wait for ready.
+	c.client = client
+	c.admin = kadm.NewClient(client)
+	close(c.ready)
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.connectTimeout)
 	defer cancel()
 	if err := client.Ping(ctx); err != nil {
@@ -217,16 +225,24 @@ func New(brokers []string, sinks []Sink, opts ...Option) (*Consumer, error) {
 		}
 		return nil, fmt.Errorf("consumer: %w at %s: %w", ErrUnreachable, strings.Join(brokers, ","), err)
 	}
-	c.client = client
-	c.admin = kadm.NewClient(client)
 	return c, nil
 }
 
 // adjustOffsets starts every assigned partition at the offset the store
 // holds for it, where it holds one.
 func (c *Consumer) adjustOffsets(ctx context.Context, assigned map[string]map[int32]kgo.Offset) (map[string]map[int32]kgo.Offset, error) {
+	select {
+	case <-c.ready:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	ids, err := c.topicIDs(ctx, slices.Collect(maps.Keys(assigned)))
+	if err != nil {
+		c.cfg.logger.Error("reading topic IDs; will rejoin and retry", "err", err)
+		return nil, err
+	}
 	for topic, parts := range assigned {
-		stored, err := c.store.Offsets(ctx, topic)
+		stored, err := c.store.Offsets(ctx, topic, ids[topic])
 		if err != nil {
 			// Without the stored offsets the consumer must not read:
 			// the group would start where its commits say, and a commit
@@ -242,6 +258,32 @@ func (c *Consumer) adjustOffsets(ctx context.Context, assigned map[string]map[in
 		}
 	}
 	return assigned, nil
+}
+
+// topicIDs returns the ID of each topic, as OffsetRange.TopicID spells it.
+func (c *Consumer) topicIDs(ctx context.Context, topics []string) (map[string]string, error) {
+	details, err := c.admin.ListTopics(ctx, topics...)
+	if err != nil {
+		return nil, fmt.Errorf("consumer: topic IDs of %s: %w", strings.Join(topics, ","), err)
+	}
+	ids := make(map[string]string, len(topics))
+	for _, t := range topics {
+		d, ok := details[t]
+		if !ok || d.Err != nil {
+			return nil, fmt.Errorf("consumer: topic ID of %s: %v", t, d.Err)
+		}
+		ids[t] = topicID(d.ID)
+	}
+	return ids, nil
+}
+
+// topicID spells a topic ID as OffsetRange.TopicID does: hex, or "" for a
+// cluster that has none.
+func topicID(id [16]byte) string {
+	if id == [16]byte{} {
+		return ""
+	}
+	return hex.EncodeToString(id[:])
 }
 
 // Run reads, decodes and delivers batches until ctx ends (it then returns
@@ -264,9 +306,8 @@ func (c *Consumer) Run(ctx context.Context) error {
 				c.logOnce("fetch:"+err.Error(), "fetching", "topic", topic, "partition", p, "err", err)
 			}
 		})
-		var batch rightsize.Batch
-		var dead []deadRecord
-		batch, dead, samples = c.decode(fetches, samples[:0])
+		batch, dead := c.decode(fetches, samples[:0])
+		samples = batch.Samples
 		if len(batch.Ranges) > 0 {
 			c.deadLetter(ctx, dead)
 			c.deliver(ctx, batch)
@@ -281,29 +322,32 @@ type deadRecord struct {
 	err error
 }
 
-// decode turns one poll's records into a batch, one range per partition.
-func (c *Consumer) decode(fetches kgo.Fetches, samples []rightsize.Sample) (rightsize.Batch, []deadRecord, []rightsize.Sample) {
-	var ranges []rightsize.OffsetRange
+// decode turns one poll's records into a batch, one range per partition,
+// appending samples to samples.
+func (c *Consumer) decode(fetches kgo.Fetches, samples []rightsize.Sample) (rightsize.Batch, []deadRecord) {
+	b := rightsize.Batch{Samples: samples}
 	var dead []deadRecord
-	fetches.EachPartition(func(p kgo.FetchTopicPartition) {
-		if len(p.Records) == 0 {
-			return
-		}
-		n := len(samples)
-		for _, r := range p.Records {
-			var err error
-			samples, err = wire.Decode(samples, toWire(r))
-			if err != nil {
-				dead = append(dead, deadRecord{r, err})
-				c.countMalformed(r, err)
+	fetches.EachTopic(func(t kgo.FetchTopic) {
+		id := topicID(t.TopicID)
+		for _, p := range t.Partitions {
+			if len(p.Records) == 0 {
+				continue
 			}
+			n := len(b.Samples)
+			for _, r := range p.Records {
+				var err error
+				if b.Samples, err = wire.Decode(b.Samples, toWire(r)); err != nil {
+					dead = append(dead, deadRecord{r, err})
+					c.countMalformed(r, err)
+				}
+			}
+			first, last := p.Records[0], p.Records[len(p.Records)-1]
+			b.Ranges = append(b.Ranges, rightsize.OffsetRange{Topic: t.Topic, TopicID: id, Partition: p.Partition,
+				From: first.Offset, To: last.Offset + 1, Samples: len(b.Samples) - n})
+			c.records.Add(int64(len(p.Records)))
 		}
-		first, last := p.Records[0], p.Records[len(p.Records)-1]
-		ranges = append(ranges, rightsize.OffsetRange{Topic: p.Topic, Partition: p.Partition,
-			From: first.Offset, To: last.Offset + 1, Samples: len(samples) - n})
-		c.records.Add(int64(len(p.Records)))
 	})
-	return rightsize.Batch{Samples: samples, Ranges: ranges}, dead, samples
+	return b, dead
 }
 
 func toWire(r *kgo.Record) wire.Record {
@@ -445,7 +489,7 @@ func (c *Consumer) reconcile(ctx context.Context, batch rightsize.Batch) (rights
 		if _, ok := stored[r.Topic]; ok {
 			continue
 		}
-		offs, err := c.store.Offsets(ctx, r.Topic)
+		offs, err := c.store.Offsets(ctx, r.Topic, r.TopicID)
 		if err != nil {
 			return batch, false
 		}
@@ -524,8 +568,12 @@ func (c *Consumer) Lag(ctx context.Context) (int64, error) {
 	}
 	stored := map[string]map[int32]int64{}
 	if c.store != nil {
+		ids, err := c.topicIDs(ctx, c.cfg.topics)
+		if err != nil {
+			return 0, fmt.Errorf("consumer: lag: %w", err)
+		}
 		for _, t := range c.cfg.topics {
-			if stored[t], err = c.store.Offsets(ctx, t); err != nil {
+			if stored[t], err = c.store.Offsets(ctx, t, ids[t]); err != nil {
 				return 0, fmt.Errorf("consumer: lag: %w", err)
 			}
 		}
