@@ -164,50 +164,51 @@ func Run(spec Spec) {
 	if spec.Duration > 0 {
 		deadline = time.Now().Add(spec.Duration)
 	}
-	var wg sync.WaitGroup
-	for share := spec.CPU; share > 0; share-- {
-		wg.Add(1)
-		go func(share float64) {
-			defer wg.Done()
-			burn(min(share, 1), deadline)
-		}(share)
-	}
-	if spec.CPU == 0 {
-		if deadline.IsZero() {
-			select {}
-		}
-		time.Sleep(time.Until(deadline))
-	}
-	wg.Wait()
+	burn(spec.CPU, deadline)
 	runtime.KeepAlive(hold)
 }
 
-// burn keeps this thread's CPU time at share × the wall time elapsed: it
-// spins while the kernel's count of its CPU time is behind and sleeps while
-// ahead, so preemption by other work is made up for.
-func burn(share float64, deadline time.Time) {
-	runtime.LockOSThread()
-	start := time.Now()
-	cpu0 := threadCPU()
-	for deadline.IsZero() || time.Now().Before(deadline) {
-		elapsed := time.Since(start)
-		used := threadCPU() - cpu0
-		target := time.Duration(share * float64(elapsed))
-		if used < target {
-			spinUntil := time.Now().Add(time.Millisecond)
-			for time.Now().Before(spinUntil) {
+// burn keeps this process's CPU time at cores × the wall time elapsed.
+// Whole cores are spun by threads of their own; one more thread spins
+// while the kernel's count of the process's CPU time is behind and sleeps
+// while it is ahead, which makes up for preemption by other work and
+// counts the runtime's own threads too.
+func burn(cores float64, deadline time.Time) {
+	expired := func() bool { return !deadline.IsZero() && !time.Now().Before(deadline) }
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for range int(cores) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			runtime.LockOSThread()
+			for !expired() {
+				spin(time.Millisecond)
 			}
+		}()
+	}
+	runtime.LockOSThread()
+	start, cpu0 := time.Now(), processCPU()
+	for !expired() {
+		used := processCPU() - cpu0
+		target := time.Duration(cores * float64(time.Since(start)))
+		if used < target {
+			spin(time.Millisecond)
 			continue
 		}
 		time.Sleep(min(used-target+time.Millisecond, 20*time.Millisecond))
 	}
 }
 
-// threadCPU is the calling thread's user+system CPU time.
-func threadCPU() time.Duration {
+func spin(d time.Duration) {
+	for end := time.Now().Add(d); time.Now().Before(end); {
+	}
+}
+
+// processCPU is this process's user+system CPU time, all threads.
+func processCPU() time.Duration {
 	var ru syscall.Rusage
-	const rusageThread = 1 // RUSAGE_THREAD
-	if err := syscall.Getrusage(rusageThread, &ru); err != nil {
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		panic("workload: getrusage: " + err.Error())
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
