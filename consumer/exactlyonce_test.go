@@ -22,6 +22,7 @@ import (
 	"github.com/rightsize/rightsize/store"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"go.uber.org/goleak"
 )
 
 // The exactly-once tests run the real pipeline: the in-process broker, the
@@ -31,7 +32,9 @@ func TestMain(m *testing.M) {
 	if spec := os.Getenv(childEnv); spec != "" {
 		os.Exit(runChildConsumer(spec))
 	}
-	os.Exit(m.Run())
+	// The consumer starts goroutines (the Kafka client's among them); none
+	// may outlive Close.
+	goleak.VerifyTestMain(m)
 }
 
 func testDSN(t *testing.T) string {
