@@ -1,0 +1,70 @@
+package sample
+
+import (
+	"errors"
+	"io/fs"
+	"syscall"
+)
+
+// Errors matched with errors.Is. Each is returned wrapped in a *TargetError
+// that names what was asked for.
+var (
+	// ErrNoProcess is returned by NewProcess when the PID does not exist (or
+	// is a zombie), by NewPIDFile when the PID its file names does not, and
+	// by a PID-file sampler's Sample while the file names a process that is
+	// not running (the service may be restarting: that is not ErrGone).
+	ErrNoProcess = errors.New("no such process")
+
+	// ErrNoMatch is returned by a NewProcessMatch sampler's Sample when no
+	// process matches its pattern at that tick. It comes with no samples and
+	// does not end the series: the service may be (re)starting.
+	ErrNoMatch = errors.New("no process matches")
+
+	// ErrNoCgroup is returned by the cgroup constructors when the cgroup,
+	// container, unit or pod cannot be found in any cgroup hierarchy.
+	ErrNoCgroup = errors.New("no such cgroup")
+
+	// ErrAmbiguous is returned by NewContainer and NewPodContainer when a
+	// container ID prefix or name matches more than one container.
+	ErrAmbiguous = errors.New("ambiguous")
+)
+
+// TargetError says which target of a sampler (a PID, a PID file, a cgroup, a
+// container, ...) an error is about. Its Err is one of this package's
+// sentinels, or the error of the file system call that failed; permission
+// problems match fs.ErrPermission.
+type TargetError struct {
+	Kind   string // "pid", "pid file", "pattern", "cgroup", "container", "unit", "pod", "host"
+	Target string // what was asked for: "4242", "/run/nginx.pid", "web", ...
+	Err    error
+}
+
+func (e *TargetError) Error() string {
+	if e.Target == "" {
+		return "sample: " + e.Kind + ": " + e.Err.Error()
+	}
+	return "sample: " + e.Kind + " " + e.Target + ": " + e.Err.Error()
+}
+
+// Unwrap returns e.Err.
+func (e *TargetError) Unwrap() error { return e.Err }
+
+// IsPermission reports whether err is about missing permission to read
+// what a sampler measures: running as another user, or without the
+// capabilities needed (CAP_SYS_PTRACE for another user's /proc/<pid>/io).
+func IsPermission(err error) bool {
+	return errors.Is(err, fs.ErrPermission)
+}
+
+// goneError says why a target is gone; it matches ErrGone without
+// repeating its text.
+type goneError string
+
+func (e goneError) Error() string        { return string(e) }
+func (e goneError) Is(target error) bool { return target == ErrGone }
+
+// vanished reports whether a read failed because the process or cgroup it
+// read is gone (ENOENT, or ESRCH for a process being reaped).
+func vanished(err error) bool {
+	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ESRCH)
+}
