@@ -62,7 +62,7 @@ func TestStopKillsTheChild(t *testing.T) {
 	}
 }
 
-func TestChildHoldsMemory(t *testing.T) {
+func TestAccuracyChildHoldsMemory(t *testing.T) {
 	spec := Spec{Memory: 64 << 20, Duration: 500 * time.Millisecond}
 	_, rss := runChild(t, spec)
 	t.Logf("child peak RSS %d KiB", rss>>10)
