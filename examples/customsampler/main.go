@@ -1,0 +1,169 @@
+// Command customsampler shows how to measure something rightsize does not
+// know and publish it through the same pipeline: a Sampler is one method,
+// and sample.SamplerFunc turns a function into one.
+//
+// Here the service reports its own metrics — the Go runtime's goroutine
+// count and live heap, read with runtime/metrics — while it does some work
+// (a pool of workers whose number grows and shrinks). The samples go
+// through Kafka into the store like any other, and the program prints the
+// service's expected usage of its custom resources.
+//
+//	go run ./examples/customsampler
+//
+// With no -brokers it starts an in-process broker; with no -db it uses the
+// embedded store in ./rightsize.db.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"runtime/metrics"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/rightsize/rightsize"
+	"github.com/rightsize/rightsize/broker"
+	"github.com/rightsize/rightsize/consumer"
+	"github.com/rightsize/rightsize/producer"
+	"github.com/rightsize/rightsize/sample"
+	"github.com/rightsize/rightsize/store"
+	"github.com/rightsize/rightsize/usage"
+)
+
+// goRuntime returns a Sampler of this process's own Go runtime metrics,
+// published as the custom resources go.goroutines (count) and
+// go.heap.live (bytes).
+func goRuntime(service, task string) sample.Sampler {
+	read := []metrics.Sample{{Name: "/sched/goroutines:goroutines"}, {Name: "/gc/heap/live:bytes"}}
+	names := []string{"go.goroutines", "go.heap.live"}
+	return sample.SamplerFunc(func(context.Context) ([]rightsize.Sample, error) {
+		metrics.Read(read)
+		now := time.Now()
+		out := make([]rightsize.Sample, 0, len(read))
+		for i, m := range read {
+			if m.Value.Kind() != metrics.KindUint64 {
+				return out, fmt.Errorf("runtime metric %s is not supported by this Go", m.Name)
+			}
+			out = append(out, rightsize.Sample{Task: task, Service: service, Resource: names[i],
+				Value: float64(m.Value.Uint64()), Time: now})
+		}
+		return out, nil
+	})
+}
+
+func main() {
+	brokers := flag.String("brokers", os.Getenv("RIGHTSIZE_BROKERS"), "Kafka seed brokers, comma-separated (env RIGHTSIZE_BROKERS); empty starts an in-process broker")
+	dsn := flag.String("db", envOr("RIGHTSIZE_DATABASE_URL", "sqlite:rightsize.db"), "store: postgres://... or sqlite:PATH (env RIGHTSIZE_DATABASE_URL)")
+	duration := flag.Duration("duration", 10*time.Second, "how long to run")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if _, err := run(ctx, *brokers, *dsn, *duration); err != nil {
+		fmt.Fprintln(os.Stderr, "customsampler:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, brokers, dsn string, duration time.Duration) (usage.Usage, error) {
+	addrs := strings.Split(brokers, ",")
+	if brokers == "" {
+		b, err := broker.Start()
+		if err != nil {
+			return usage.Usage{}, err
+		}
+		defer b.Close()
+		addrs = b.Addrs()
+	}
+	st, err := store.Open(ctx, dsn)
+	if err != nil {
+		return usage.Usage{}, err
+	}
+	defer st.Close()
+	cons, err := consumer.New(addrs, []consumer.Sink{st})
+	if err != nil {
+		return usage.Usage{}, err
+	}
+	defer cons.Close()
+	cctx, stopConsumer := context.WithCancel(ctx)
+	defer stopConsumer()
+	go cons.Run(cctx)
+
+	pub, err := producer.Connect(ctx, addrs)
+	if err != nil {
+		return usage.Usage{}, err
+	}
+	defer pub.Close(context.Background())
+
+	task := "custom-" + time.Now().UTC().Format("20060102T150405")
+	wctx, stopWork := context.WithTimeout(ctx, duration)
+	defer stopWork()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); work(wctx) }()
+	err = producer.Run(wctx, pub, []sample.Sampler{goRuntime("customsampler", task)}, producer.WithInterval(500*time.Millisecond))
+	wg.Wait()
+	if err != nil {
+		return usage.Usage{}, err
+	}
+
+	fctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := pub.Close(fctx); err != nil {
+		return usage.Usage{}, err
+	}
+	for {
+		if lag, err := cons.Lag(fctx); err == nil && lag == 0 {
+			break
+		}
+		select {
+		case <-fctx.Done():
+			return usage.Usage{}, fmt.Errorf("the consumer did not catch up: %w", fctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	est, err := usage.New(st)
+	if err != nil {
+		return usage.Usage{}, err
+	}
+	u, err := est.Expected(ctx, "customsampler", usage.ForTask(task))
+	if err != nil {
+		return usage.Usage{}, err
+	}
+	fmt.Printf("expected usage of the service's own metrics (task %s):\n\n", task)
+	return u, usage.WriteTable(os.Stdout, u)
+}
+
+// work runs a pool of workers that grows to 200 and shrinks again, each
+// holding a little memory, until ctx ends.
+func work(ctx context.Context) {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for step := 0; ctx.Err() == nil; step++ {
+		n := 20 * (step%10 + 1)
+		wctx, cancel := context.WithTimeout(ctx, 400*time.Millisecond)
+		for range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				buf := make([]byte, 64<<10)
+				buf[0] = 1
+				<-wctx.Done()
+				_ = buf[0]
+			}()
+		}
+		<-wctx.Done()
+		cancel()
+	}
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
