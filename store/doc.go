@@ -28,7 +28,7 @@
 //
 //	rightsize_series   (id, task_id, service, instance, resource)   unique labels
 //	rightsize_samples  (series_id, time, value)                     one row per sample
-//	rightsize_offsets  (topic, partition, next_offset)              see below
+//	rightsize_offsets  (topic, partition, topic_id, next_offset)    see below
 //	metrics            (task_id, service, instance, resource, value, time)
 //
 // Empty task and instance labels are empty text in the tables and NULL in
