@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"os"
 	"os/exec"
 	"strings"
 	"sync"
@@ -15,12 +14,11 @@ import (
 	"github.com/rightsize/rightsize"
 	"github.com/rightsize/rightsize/broker"
 	"github.com/rightsize/rightsize/consumer"
+	"github.com/rightsize/rightsize/internal/testenv"
 	"github.com/rightsize/rightsize/internal/wire"
 	"github.com/rightsize/rightsize/producer"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
-
-func ci() bool { return os.Getenv("CI") == "true" }
 
 func startBroker(t *testing.T) *broker.Broker {
 	t.Helper()
@@ -195,13 +193,7 @@ func TestNewErrors(t *testing.T) {
 // TestKcatLegacyRecords feeds the consumer with an independent client
 // producing the seed's records, as its Python producers did.
 func TestKcatLegacyRecords(t *testing.T) {
-	kcat, err := exec.LookPath("kcat")
-	if err != nil {
-		if ci() {
-			t.Fatal("kcat is not installed (the test command installs it: apt-get install kcat)")
-		}
-		t.Skip("kcat is not installed; run the README's test command, which installs it")
-	}
+	kcat := testenv.Kcat(t)
 	b := startBroker(t)
 	cmd := exec.Command(kcat, "-P", "-b", b.Addrs()[0], "-t", consumer.DefaultTopic, "-K", "=")
 	cmd.Stdin = strings.NewReader("img9 resize CPU=37.5\nimg9 resize RAM=61.25\nimg9 resize DISK=12\n")

@@ -13,10 +13,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/rightsize/rightsize"
 	"github.com/rightsize/rightsize/broker"
 	"github.com/rightsize/rightsize/consumer"
+	"github.com/rightsize/rightsize/internal/testenv"
 	"github.com/rightsize/rightsize/internal/wire"
 	"github.com/rightsize/rightsize/producer"
 	"github.com/rightsize/rightsize/store"
@@ -37,36 +37,11 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-func testDSN(t *testing.T) string {
-	t.Helper()
-	dsn := os.Getenv("RIGHTSIZE_TEST_DATABASE_URL")
-	if dsn == "" {
-		if ci() {
-			t.Fatal("RIGHTSIZE_TEST_DATABASE_URL is not set; under CI a missing database is a failure")
-		}
-		t.Skip("RIGHTSIZE_TEST_DATABASE_URL is not set; run the README's test command to use a real PostgreSQL")
-	}
-	return dsn
-}
-
-// pgStore opens the PostgreSQL store in a schema of its own, dropped at the
-// end of the test.
+// pgStore returns the test database and a schema of the test's own.
 func pgStore(t *testing.T) (dsn, schema string) {
 	t.Helper()
-	dsn = testDSN(t)
-	schema = fmt.Sprintf("rs_consumer_%d", rand.Uint64()%1e12)
-	t.Cleanup(func() {
-		conn, err := pgx.Connect(context.Background(), dsn)
-		if err != nil {
-			t.Errorf("drop schema: %v", err)
-			return
-		}
-		defer conn.Close(context.Background())
-		if _, err := conn.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
-			t.Errorf("drop schema: %v", err)
-		}
-	})
-	return dsn, schema
+	dsn = testenv.DatabaseURL(t)
+	return dsn, testenv.Schema(t, dsn, "rs_consumer")
 }
 
 func openPG(t *testing.T, dsn, schema string) *store.Postgres {

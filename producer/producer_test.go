@@ -12,6 +12,7 @@ import (
 
 	"github.com/rightsize/rightsize"
 	"github.com/rightsize/rightsize/broker"
+	"github.com/rightsize/rightsize/internal/testenv"
 	"github.com/rightsize/rightsize/internal/wire"
 	"github.com/rightsize/rightsize/producer"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -170,7 +171,7 @@ func TestBufferBoundedWhileBrokerAway(t *testing.T) {
 // TestKcatReadsRecords proves an independent Kafka client reads our records
 // and that their JSON needs nothing from this library to decode.
 func TestKcatReadsRecords(t *testing.T) {
-	kcat := needKcat(t)
+	kcat := testenv.Kcat(t)
 	b := startBroker(t)
 	ctx := context.Background()
 	p, err := producer.Connect(ctx, b.Addrs(), producer.WithTopic("kcat-check"))
@@ -213,16 +214,4 @@ func TestKcatReadsRecords(t *testing.T) {
 	if rec.V != 1 || rec.Task != "img-7" || rec.Service != "resize" || !rec.Time.Equal(now) || rec.Values["cpu"] != 0.75 || rec.Values["memory"] != 2048 {
 		t.Errorf("payload %+v", rec)
 	}
-}
-
-func needKcat(t *testing.T) string {
-	t.Helper()
-	path, err := exec.LookPath("kcat")
-	if err != nil {
-		if ci() {
-			t.Fatal("kcat is not installed (the test command installs it: apt-get install kcat)")
-		}
-		t.Skip("kcat is not installed; run the README's test command, which installs it")
-	}
-	return path
 }

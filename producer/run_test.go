@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -17,8 +16,6 @@ import (
 	"github.com/rightsize/rightsize/producer"
 	"github.com/rightsize/rightsize/sample"
 )
-
-func ci() bool { return os.Getenv("CI") == "true" }
 
 // recorder is a Publisher that keeps what it is given.
 type recorder struct {

@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -17,46 +15,14 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/rightsize/rightsize"
+	"github.com/rightsize/rightsize/internal/testenv"
 	"github.com/rightsize/rightsize/store"
 	"github.com/rightsize/rightsize/store/storetest"
 )
 
-// testDSN returns the PostgreSQL server the tests use, from
-// RIGHTSIZE_TEST_DATABASE_URL. Without it the test is skipped, except
-// under CI (CI=true), where a missing database is a failure.
-func testDSN(t testing.TB) string {
-	t.Helper()
-	dsn := os.Getenv("RIGHTSIZE_TEST_DATABASE_URL")
-	if dsn == "" {
-		const msg = "RIGHTSIZE_TEST_DATABASE_URL is not set (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable)"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg + ": under CI the PostgreSQL tests must run")
-		}
-		t.Skip(msg + ": skipping the PostgreSQL tests")
-	}
-	return dsn
-}
+func testDSN(t testing.TB) string { return testenv.DatabaseURL(t) }
 
-// newSchema returns the name of a schema of the test's own, which is
-// dropped when the test ends.
-func newSchema(t testing.TB, dsn string) string {
-	t.Helper()
-	name := fmt.Sprintf("rightsize_test_%016x", rand.Uint64())
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			t.Errorf("drop schema %s: %v", name, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{name}.Sanitize()+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", name, err)
-		}
-	})
-	return name
-}
+func newSchema(t testing.TB, dsn string) string { return testenv.Schema(t, dsn, "rightsize_test") }
 
 // openPostgres opens a store in a new schema, closed when the test ends.
 func openPostgres(t *testing.T, opts ...store.Option) (s *store.Postgres, dsn, schema string) {

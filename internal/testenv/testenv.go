@@ -1,0 +1,71 @@
+// Package testenv gives tests the real services they run against, or
+// skips them with a message saying how to get them — except under CI
+// (CI=true), where a missing service is a failure, never a silent skip.
+package testenv
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// CI reports whether the tests run under CI (CI=true).
+func CI() bool { return os.Getenv("CI") == "true" }
+
+func missing(t testing.TB, what string) {
+	t.Helper()
+	if CI() {
+		t.Fatal(what + "; under CI this is a failure")
+	}
+	t.Skip(what + "; run the README's test command (./scripts/test.sh), which provides it")
+}
+
+// DatabaseURL returns the PostgreSQL server the tests use, from
+// RIGHTSIZE_TEST_DATABASE_URL.
+func DatabaseURL(t testing.TB) string {
+	t.Helper()
+	dsn := os.Getenv("RIGHTSIZE_TEST_DATABASE_URL")
+	if dsn == "" {
+		missing(t, "RIGHTSIZE_TEST_DATABASE_URL is not set (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable)")
+	}
+	return dsn
+}
+
+// Schema returns the name of a new schema for the test alone (test
+// packages run in parallel against one database), dropped when the test
+// ends. prefix names the package, for whoever finds one left behind.
+func Schema(t testing.TB, dsn, prefix string) string {
+	t.Helper()
+	name := fmt.Sprintf("%s_%016x", prefix, rand.Uint64())
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		conn, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			t.Errorf("drop schema %s: %v", name, err)
+			return
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{name}.Sanitize()+" CASCADE"); err != nil {
+			t.Errorf("drop schema %s: %v", name, err)
+		}
+	})
+	return name
+}
+
+// Kcat returns the path of kcat, the independent Kafka client the interop
+// tests use.
+func Kcat(t testing.TB) string {
+	t.Helper()
+	path, err := exec.LookPath("kcat")
+	if err != nil {
+		missing(t, "kcat is not installed (apt-get install kcat)")
+	}
+	return path
+}
