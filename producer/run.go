@@ -103,7 +103,10 @@ func Run(ctx context.Context, pub Publisher, samplers []sample.Sampler, opts ...
 		}
 		all = kept
 		if len(batch) > 0 {
-			if err := pub.Publish(ctx, batch...); err != nil {
+			// What was sampled is published even if ctx ended meanwhile: a
+			// record given a cancelled context would fail, and the caller's
+			// Close flushes what this tick hands over.
+			if err := pub.Publish(context.WithoutCancel(ctx), batch...); err != nil {
 				if msg := err.Error(); msg != lastPubErr {
 					lastPubErr = msg
 					c.logger.Warn("publishing", "samples", len(batch), "err", err)
