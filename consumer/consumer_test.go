@@ -20,15 +20,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-func startBroker(t *testing.T) *broker.Broker {
-	t.Helper()
-	b, err := broker.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(b.Close)
-	return b
-}
+func startBroker(t *testing.T) *broker.Broker { return testenv.Broker(t) }
 
 // collector is a user callback sink keeping every sample it receives.
 type collector struct {

@@ -18,15 +18,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-func startBroker(t *testing.T) *broker.Broker {
-	t.Helper()
-	b, err := broker.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(b.Close)
-	return b
-}
+func startBroker(t *testing.T) *broker.Broker { return testenv.Broker(t) }
 
 // readAll reads every record of topic from the start, until n are read.
 func readAll(t *testing.T, addrs []string, topic string, n int) []*kgo.Record {

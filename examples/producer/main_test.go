@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/rightsize/rightsize"
-	"github.com/rightsize/rightsize/broker"
+	"github.com/rightsize/rightsize/internal/testenv"
 	"github.com/rightsize/rightsize/internal/wire"
 	"github.com/rightsize/rightsize/internal/workload"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -40,11 +40,7 @@ func build(t *testing.T) string {
 // the program, which flushes what it holds and exits 0.
 func TestTargetDiesOthersGoOn(t *testing.T) {
 	bin := build(t)
-	b, err := broker.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	b := testenv.Broker(t)
 	dies, err := workload.Start(workload.Spec{CPU: 0.1, Memory: 8 << 20})
 	if err != nil {
 		t.Fatal(err)

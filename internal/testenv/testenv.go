@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/rightsize/rightsize/broker"
 )
 
 // CI reports whether the tests run under CI (CI=true).
@@ -68,4 +69,16 @@ func Kcat(t testing.TB) string {
 		missing(t, "kcat is not installed (apt-get install kcat)")
 	}
 	return path
+}
+
+// Broker starts an in-process Kafka-protocol broker for the test, closed
+// when the test ends.
+func Broker(t testing.TB) *broker.Broker {
+	t.Helper()
+	b, err := broker.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	return b
 }
