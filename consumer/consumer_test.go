@@ -114,17 +114,7 @@ func TestMalformedRecordsAreCountedAndDeadLettered(t *testing.T) {
 		t.Errorf("logged %d malformed-record lines, want 3 (once per kind):\n%s", n, logs.String())
 	}
 	// The dead-letter topic holds the originals plus why and where from.
-	dl, err := kgo.NewClient(kgo.SeedBrokers(b.Addrs()...), kgo.ConsumeTopics("resources.dlq"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dl.Close()
-	pctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-	defer cancel()
-	var dead []*kgo.Record
-	for len(dead) < 4 && pctx.Err() == nil {
-		dead = append(dead, dl.PollFetches(pctx).Records()...)
-	}
+	dead := testenv.Records(t, b.Addrs(), "resources.dlq", 4)
 	if len(dead) != 4 {
 		t.Fatalf("dead-letter topic has %d records", len(dead))
 	}

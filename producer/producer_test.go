@@ -15,31 +15,9 @@ import (
 	"github.com/rightsize/rightsize/internal/testenv"
 	"github.com/rightsize/rightsize/internal/wire"
 	"github.com/rightsize/rightsize/producer"
-	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 func startBroker(t *testing.T) *broker.Broker { return testenv.Broker(t) }
-
-// readAll reads every record of topic from the start, until n are read.
-func readAll(t *testing.T, addrs []string, topic string, n int) []*kgo.Record {
-	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	var out []*kgo.Record
-	for len(out) < n {
-		f := cl.PollFetches(ctx)
-		if err := ctx.Err(); err != nil {
-			t.Fatalf("read %d of %d records: %v", len(out), n, err)
-		}
-		out = append(out, f.Records()...)
-	}
-	return out
-}
 
 func TestPublishOneRecordPerServiceTick(t *testing.T) {
 	b := startBroker(t)
@@ -63,7 +41,10 @@ func TestPublishOneRecordPerServiceTick(t *testing.T) {
 	if st := p.Stats(); st.Published != 2 || st.Acked != 2 || st.Dropped != 0 || st.Failed != 0 {
 		t.Errorf("stats %+v, want 2 published and acked", st)
 	}
-	recs := readAll(t, b.Addrs(), producer.DefaultTopic, 2)
+	recs := testenv.Records(t, b.Addrs(), producer.DefaultTopic, 2)
+	if len(recs) != 2 {
+		t.Fatalf("%d records on the topic, want 2", len(recs))
+	}
 	var got []rightsize.Sample
 	for _, r := range recs {
 		if string(r.Key) != "resize" && string(r.Key) != "encode" {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,7 +15,6 @@ import (
 	"github.com/rightsize/rightsize/internal/testenv"
 	"github.com/rightsize/rightsize/internal/wire"
 	"github.com/rightsize/rightsize/internal/workload"
-	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 func TestMain(m *testing.M) {
@@ -77,38 +75,24 @@ func TestTargetDiesOthersGoOn(t *testing.T) {
 		t.Errorf("no clean stop in logs:\n%s", logs)
 	}
 
-	// Read back what was published: the dead target's series ends at its
-	// death, the other's goes on past it.
-	cl, err := kgo.NewClient(kgo.SeedBrokers(b.Addrs()...), kgo.ConsumeTopics("resources"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
+	// Read back what was published (all of it was flushed before the
+	// program exited): the dead target's series ends at its death, the
+	// other's goes on past it.
 	last := map[string]time.Time{}
 	count := map[string]int{}
-	for {
-		// Everything was flushed before the program exited: read until a
-		// poll comes back empty.
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		recs := cl.PollFetches(ctx).Records()
-		cancel()
-		if len(recs) == 0 {
-			break
+	for _, r := range testenv.Records(t, b.Addrs(), "resources", 1) {
+		ss, err := wire.Decode(nil, wire.Record{Key: r.Key, Value: r.Value, Timestamp: r.Timestamp})
+		if err != nil {
+			t.Fatal(err)
 		}
-		for _, r := range recs {
-			ss, err := wire.Decode(nil, wire.Record{Key: r.Key, Value: r.Value, Timestamp: r.Timestamp})
-			if err != nil {
-				t.Fatal(err)
+		for _, s := range ss {
+			if s.Service != "resize" || s.Task != "img-1" {
+				t.Fatalf("sample %+v", s)
 			}
-			for _, s := range ss {
-				if s.Service != "resize" || s.Task != "img-1" {
-					t.Fatalf("sample %+v", s)
-				}
-				if s.Resource == rightsize.CPU {
-					count[s.Instance]++
-					if s.Time.After(last[s.Instance]) {
-						last[s.Instance] = s.Time
-					}
+			if s.Resource == rightsize.CPU {
+				count[s.Instance]++
+				if s.Time.After(last[s.Instance]) {
+					last[s.Instance] = s.Time
 				}
 			}
 		}

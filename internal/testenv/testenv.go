@@ -14,6 +14,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/rightsize/rightsize/broker"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // CI reports whether the tests run under CI (CI=true).
@@ -81,4 +82,35 @@ func Broker(t testing.TB) *broker.Broker {
 	}
 	t.Cleanup(b.Close)
 	return b
+}
+
+// Records reads topic from its start on the brokers at addrs and returns
+// every record in it: it waits (at most 30 s) until at least min have
+// arrived, then reads on until a poll brings nothing for a second, so a
+// record beyond min is returned too, not missed.
+func Records(t testing.TB, addrs []string, topic string, min int) []*kgo.Record {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	deadline := time.Now().Add(30 * time.Second)
+	var out []*kgo.Record
+	for {
+		wait := time.Second
+		if len(out) < min {
+			wait = time.Until(deadline)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
+		recs := cl.PollFetches(ctx).Records()
+		cancel()
+		out = append(out, recs...)
+		switch {
+		case len(out) < min && time.Now().After(deadline):
+			t.Fatalf("topic %s: read %d records in 30 s, want at least %d", topic, len(out), min)
+		case len(out) >= min && len(recs) == 0:
+			return out
+		}
+	}
 }
