@@ -6,6 +6,9 @@ import (
 	"math"
 	"strings"
 	"time"
+	"unicode/utf8"
+
+	"github.com/rightsize/rightsize/internal/clip"
 )
 
 // Sample is one measured value of one resource of one service at one time.
@@ -51,15 +54,22 @@ func (e *SampleError) Unwrap() error { return ErrInvalidSample }
 // Validate reports the first problem with s, as a *SampleError, or nil.
 //
 // A sample needs a service name, a valid resource name, a finite value that
-// is not negative, and a time. Service, task and instance names may be any
-// text without control characters, up to 253 bytes.
+// is not negative, and a time between [EarliestTime] and [LatestTime]
+// (the years 1678 to 2262: what every store can hold). Service, task and
+// instance names may be any valid UTF-8 text without control characters,
+// up to 253 bytes.
+//
+// It is the one validity rule of rightsize: the producer checks it before
+// publishing, the consumer's decoder before a sample reaches a sink, and
+// the stores before writing, so a sample the decoder accepts is never
+// refused by a store.
 func (s Sample) Validate() error {
 	if s.Service == "" {
 		return &SampleError{"Service", "is empty"}
 	}
 	for _, f := range [...]struct{ name, v string }{{"Service", s.Service}, {"Task", s.Task}, {"Instance", s.Instance}} {
 		if err := validLabel(f.v); err != "" {
-			return &SampleError{f.name, fmt.Sprintf("%q %s", clip(f.v), err)}
+			return &SampleError{f.name, fmt.Sprintf("%q %s", clip.String(f.v, 40), err)}
 		}
 	}
 	if err := ValidResourceName(s.Resource); err != nil {
@@ -76,8 +86,26 @@ func (s Sample) Validate() error {
 	if s.Time.IsZero() {
 		return &SampleError{"Time", "is zero"}
 	}
+	if s.Time.Before(earliest) || s.Time.After(latest) {
+		return &SampleError{"Time", fmt.Sprintf("%s is outside the years 1678 to 2262", s.Time.UTC().Format(time.RFC3339))}
+	}
 	return nil
 }
+
+// The times a sample may have: what fits in int64 Unix nanoseconds once
+// truncated to microseconds (PostgreSQL's precision).
+var (
+	earliest = time.Unix(0, math.MinInt64).Add(time.Microsecond).Truncate(time.Microsecond).UTC()
+	latest   = time.Unix(0, math.MaxInt64).Truncate(time.Microsecond).UTC()
+)
+
+// EarliestTime returns the earliest time a valid sample may have
+// (1677-09-21T00:12:43.145225Z).
+func EarliestTime() time.Time { return earliest }
+
+// LatestTime returns the latest time a valid sample may have
+// (2262-04-11T23:47:16.854775Z).
+func LatestTime() time.Time { return latest }
 
 // MaxNameLen is the longest service, task, instance or resource name
 // accepted, in bytes (a DNS name's limit, as Kubernetes uses).
@@ -87,19 +115,15 @@ func validLabel(v string) string {
 	if len(v) > MaxNameLen {
 		return fmt.Sprintf("is %d bytes long (at most %d)", len(v), MaxNameLen)
 	}
+	if !utf8.ValidString(v) {
+		return "is not valid UTF-8"
+	}
 	for _, r := range v {
 		if r < 0x20 || r == 0x7f {
 			return "contains a control character"
 		}
 	}
 	return ""
-}
-
-func clip(s string) string {
-	if len(s) > 40 {
-		return s[:40] + "..."
-	}
-	return s
 }
 
 // ValidResourceName reports whether name is an acceptable resource name: 1 to
@@ -120,10 +144,10 @@ func ValidResourceName(name string) error {
 		case 'a' <= c && c <= 'z', '0' <= c && c <= '9':
 		case c == '.' || c == '-' || c == '_' || c == '/':
 			if i == 0 || i == len(name)-1 {
-				return fmt.Errorf("resource name %q must start and end with a lower-case letter or digit", clip(name))
+				return fmt.Errorf("resource name %q must start and end with a lower-case letter or digit", clip.String(name, 40))
 			}
 		default:
-			return fmt.Errorf("resource name %q has %q: only lower-case letters, digits, '.', '-', '_' and '/' are allowed", clip(name), rune(c))
+			return fmt.Errorf("resource name %q has %q: only lower-case letters, digits, '.', '-', '_' and '/' are allowed", clip.String(name, 40), rune(c))
 		}
 	}
 	return nil

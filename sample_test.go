@@ -2,6 +2,7 @@ package rightsize_test
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -48,6 +49,11 @@ func TestSampleValidate(t *testing.T) {
 		{"space", func(s *rightsize.Sample) { s.Resource = "cpu " }, "Resource", "' '"},
 		{"leading dot", func(s *rightsize.Sample) { s.Resource = ".cpu" }, "Resource", "start and end"},
 		{"trailing slash", func(s *rightsize.Sample) { s.Resource = "gpu/" }, "Resource", "start and end"},
+		{"invalid UTF-8", func(s *rightsize.Sample) { s.Service = "img\xff\xfe resize" }, "Service", "not valid UTF-8"},
+		{"year 1", func(s *rightsize.Sample) { s.Time = time.Date(1, 1, 1, 0, 0, 1, 0, time.UTC) }, "Time", "outside the years 1678 to 2262"},
+		{"year 9999", func(s *rightsize.Sample) { s.Time = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC) }, "Time", "outside"},
+		{"year 2300", func(s *rightsize.Sample) { s.Time = time.Date(2300, 1, 1, 0, 0, 0, 0, time.UTC) }, "Time", "outside"},
+		{"legacy max timestamp", func(s *rightsize.Sample) { s.Time = time.UnixMilli(253402300799000) }, "Time", "outside"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -123,5 +129,95 @@ func TestBatchParts(t *testing.T) {
 	b.Ranges[2].Samples = 2
 	if err := b.Parts(func(rightsize.OffsetRange, []rightsize.Sample) error { return nil }); err == nil {
 		t.Error("inconsistent batch accepted")
+	}
+}
+
+func TestTimeRange(t *testing.T) {
+	for _, tm := range []time.Time{rightsize.EarliestTime(), rightsize.LatestTime()} {
+		s := rightsize.Sample{Service: "a", Resource: "cpu", Time: tm}
+		if err := s.Validate(); err != nil {
+			t.Errorf("bound %s rejected: %v", tm, err)
+		}
+		// Every valid time survives the stores' int64 nanoseconds.
+		if back := time.Unix(0, tm.UnixNano()).UTC(); !back.Equal(tm) {
+			t.Errorf("bound %s does not round-trip through UnixNano: %s", tm, back)
+		}
+	}
+	for _, tm := range []time.Time{rightsize.EarliestTime().Add(-time.Microsecond), rightsize.LatestTime().Add(time.Microsecond)} {
+		s := rightsize.Sample{Service: "a", Resource: "cpu", Time: tm}
+		if err := s.Validate(); err == nil {
+			t.Errorf("%s just outside the range accepted", tm)
+		}
+	}
+}
+
+func TestTimeOfDay(t *testing.T) {
+	day := func(h, m int) time.Time { return time.Date(2026, 3, 1, h, m, 0, 0, time.UTC) }
+	work := rightsize.TimeOfDay{From: 9 * time.Hour, To: 17 * time.Hour}
+	night := rightsize.TimeOfDay{From: 22 * time.Hour, To: 2 * time.Hour}
+	for _, c := range []struct {
+		w    rightsize.TimeOfDay
+		t    time.Time
+		want bool
+	}{
+		{work, day(9, 0), true}, {work, day(16, 59), true}, {work, day(17, 0), false}, {work, day(8, 59), false},
+		{night, day(23, 0), true}, {night, day(1, 59), true}, {night, day(2, 0), false}, {night, day(12, 0), false},
+	} {
+		if got := c.w.Contains(c.t); got != c.want {
+			t.Errorf("%v-%v contains %s = %v, want %v", c.w.From, c.w.To, c.t.Format("15:04"), got, c.want)
+		}
+	}
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Skip("no time zone database:", err)
+	}
+	local := rightsize.TimeOfDay{From: 9 * time.Hour, To: 10 * time.Hour, Location: berlin}
+	if !local.Contains(day(8, 30)) { // 09:30 in Berlin in March (UTC+1)
+		t.Error("08:30 UTC is 09:30 in Berlin: not in 09:00-10:00 Berlin")
+	}
+	for _, bad := range []rightsize.TimeOfDay{{From: time.Hour, To: time.Hour}, {From: -time.Hour, To: time.Hour}, {From: 0, To: 25 * time.Hour}} {
+		f := rightsize.Filter{Services: []string{"a"}, Daily: &bad}
+		if err := f.Validate(); err == nil {
+			t.Errorf("window %v-%v accepted", bad.From, bad.To)
+		}
+	}
+}
+
+func TestTaskValidate(t *testing.T) {
+	start := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	good := rightsize.Task{ID: "img-7", Params: map[string]string{"width": "1920", "format": "png"}, Services: []string{"resize", "blur"}, Start: start}
+	if err := good.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if w, ok := good.Float("width"); !ok || w != 1920 {
+		t.Errorf("Float(width) = %v, %v", w, ok)
+	}
+	if _, ok := good.Float("format"); ok {
+		t.Error("Float(format) is a number")
+	}
+	for name, mutate := range map[string]func(*rightsize.Task){
+		"no ID":         func(t *rightsize.Task) { t.ID = "" },
+		"empty service": func(t *rightsize.Task) { t.Services = []string{"a", ""} },
+		"no start":      func(t *rightsize.Task) { t.Start = time.Time{} },
+		"end before":    func(t *rightsize.Task) { t.End = start.Add(-time.Second) },
+		"bad param":     func(t *rightsize.Task) { t.Params = map[string]string{"": "1"} },
+		"control char":  func(t *rightsize.Task) { t.ID = "a\nb" },
+	} {
+		task := good
+		mutate(&task)
+		if err := task.Validate(); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+func TestPermanent(t *testing.T) {
+	base := errors.New("value out of range")
+	err := fmt.Errorf("store: copy: %w", rightsize.Permanent(base))
+	if !rightsize.IsPermanent(err) || !errors.Is(err, base) {
+		t.Errorf("%v: IsPermanent %v, Is(base) %v", err, rightsize.IsPermanent(err), errors.Is(err, base))
+	}
+	if rightsize.IsPermanent(base) || rightsize.Permanent(nil) != nil {
+		t.Error("an unmarked error is permanent, or Permanent(nil) is not nil")
 	}
 }

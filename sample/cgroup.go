@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/rightsize/rightsize"
+	"github.com/rightsize/rightsize/internal/clip"
 )
 
 // Cgroup measures a control group: everything the kernel accounts to it and
@@ -800,7 +801,7 @@ func parseSingle(b []byte) (uint64, error) {
 	}
 	n, ok := atou(s)
 	if !ok {
-		return 0, fmt.Errorf("%q is not a number", clipBytes(s))
+		return 0, fmt.Errorf("%q is not a number", clip.Bytes(s, 60))
 	}
 	return n, nil
 }

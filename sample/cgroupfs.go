@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/rightsize/rightsize/internal/clip"
 )
 
 // This file finds cgroups: the hierarchies from mountinfo, and a cgroup
@@ -40,7 +42,7 @@ func parseMountinfo(b []byte) ([]mountEntry, error) {
 		f := strings.Fields(line)
 		sep := slices.Index(f, "-")
 		if sep < 6 || len(f) < sep+4 {
-			return nil, fmt.Errorf("mountinfo line %d: %q: want \"ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS ... - TYPE SOURCE SUPEROPTIONS\"", n+1, clip(line))
+			return nil, fmt.Errorf("mountinfo line %d: %q: want \"ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS ... - TYPE SOURCE SUPEROPTIONS\"", n+1, clip.String(line, 60))
 		}
 		out = append(out, mountEntry{
 			root:       unescapeMount(f[3]),
@@ -185,7 +187,7 @@ func parseProcCgroup(b []byte) ([]cgroupLine, error) {
 		id, rest, ok := strings.Cut(line, ":")
 		ctl, p, ok2 := strings.Cut(rest, ":")
 		if !ok || !ok2 || !strings.HasPrefix(p, "/") {
-			return nil, fmt.Errorf("cgroup line %q: want ID:CONTROLLERS:/PATH", clip(line))
+			return nil, fmt.Errorf("cgroup line %q: want ID:CONTROLLERS:/PATH", clip.String(line, 60))
 		}
 		l := cgroupLine{path: p}
 		if id == "0" && ctl == "" {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/rightsize/rightsize"
+	"github.com/rightsize/rightsize/internal/clip"
 )
 
 // Option configures a sampler or a Scanner. One Option type serves every
@@ -148,7 +149,7 @@ func (c *config) host(path string) string {
 func (c *config) validate(service string) error {
 	s := rightsize.Sample{Service: service, Task: c.task, Instance: c.instance, Resource: rightsize.CPU, Time: time.Unix(1, 0)}
 	if err := s.Validate(); err != nil {
-		return fmt.Errorf("sample: service %q: %w", clip(service), err)
+		return fmt.Errorf("sample: service %q: %w", clip.String(service, 60), err)
 	}
 	if c.procRoot == "" {
 		return errors.New("sample: proc root is empty")
@@ -157,13 +158,6 @@ func (c *config) validate(service string) error {
 		return fmt.Errorf("sample: scan max age %v is negative", c.maxAge)
 	}
 	return nil
-}
-
-func clip(s string) string {
-	if len(s) > 60 {
-		return s[:60] + "..."
-	}
-	return s
 }
 
 // labels makes the samples of one tick.

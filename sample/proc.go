@@ -10,6 +10,8 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/rightsize/rightsize/internal/clip"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -53,11 +55,11 @@ func parseStat(b []byte, p *procStat) (comm []byte, err error) {
 	open := bytes.IndexByte(b, '(')
 	end := bytes.LastIndexByte(b, ')')
 	if open < 1 || end < open {
-		return nil, fmt.Errorf("stat %q: no (comm)", clipBytes(b))
+		return nil, fmt.Errorf("stat %q: no (comm)", clip.Bytes(b, 60))
 	}
 	pid, ok := atou(bytes.TrimSpace(b[:open]))
 	if !ok {
-		return nil, fmt.Errorf("stat %q: bad pid", clipBytes(b))
+		return nil, fmt.Errorf("stat %q: bad pid", clip.Bytes(b, 60))
 	}
 	comm = b[open+1 : end]
 	rest := b[end+1:]
@@ -176,11 +178,11 @@ func parseIO(b []byte) (ioCounters, error) {
 func parseUptime(b []byte, hz uint64) (uint64, error) {
 	f := bytes.Fields(b)
 	if len(f) == 0 {
-		return 0, fmt.Errorf("uptime %q: empty", clipBytes(b))
+		return 0, fmt.Errorf("uptime %q: empty", clip.Bytes(b, 60))
 	}
 	sec, err := strconv.ParseFloat(string(f[0]), 64)
 	if err != nil || sec < 0 {
-		return 0, fmt.Errorf("uptime %q: not a number of seconds", clipBytes(b))
+		return 0, fmt.Errorf("uptime %q: not a number of seconds", clip.Bytes(b, 60))
 	}
 	return uint64(sec*float64(hz) + 0.5), nil
 }
@@ -201,7 +203,7 @@ func parsePID(b []byte) (int, error) {
 	}
 	n, ok := atou(s)
 	if !ok || n == 0 || n > 1<<22 {
-		return 0, fmt.Errorf("%q is not a PID", clipBytes(b))
+		return 0, fmt.Errorf("%q is not a PID", clip.Bytes(b, 60))
 	}
 	return int(n), nil
 }
@@ -219,13 +221,6 @@ func atou(b []byte) (uint64, bool) {
 		n = n*10 + uint64(c-'0')
 	}
 	return n, true
-}
-
-func clipBytes(b []byte) string {
-	if len(b) > 60 {
-		return string(b[:60]) + "..."
-	}
-	return string(b)
 }
 
 // readFile reads the whole file at path into buf, growing it as needed, and

@@ -3,11 +3,11 @@ package store
 import (
 	"cmp"
 	"fmt"
-	"math"
 	"slices"
 	"time"
 
 	"github.com/rightsize/rightsize"
+	"github.com/rightsize/rightsize/internal/clip"
 )
 
 // partition names one Kafka partition of one incarnation of its topic
@@ -40,8 +40,8 @@ func compareKeys(a, b seriesKey) int {
 // Times are kept as Unix nanoseconds, truncated to microseconds; these are
 // the bounds of what fits.
 var (
-	minTime = time.Unix(0, math.MinInt64).Add(time.Microsecond)
-	maxTime = time.Unix(0, math.MaxInt64)
+	minTime = rightsize.EarliestTime()
+	maxTime = rightsize.LatestTime()
 )
 
 // unixMicroNano truncates t to microseconds (toward the past) and returns it
@@ -67,10 +67,7 @@ func timeOf(ns int64) time.Time { return time.Unix(0, ns).UTC() }
 func checkBatch(b rightsize.Batch) error {
 	for i, s := range b.Samples {
 		if err := s.Validate(); err != nil {
-			return fmt.Errorf("%w: sample %d of %d (service %q, resource %q): %w", ErrInvalidBatch, i, len(b.Samples), clip(s.Service), clip(s.Resource), err)
-		}
-		if s.Time.Before(minTime) || s.Time.After(maxTime) {
-			return fmt.Errorf("%w: sample %d of %d (service %q, resource %q): time %s is outside the years 1678 to 2262", ErrInvalidBatch, i, len(b.Samples), clip(s.Service), clip(s.Resource), s.Time.Format(time.RFC3339))
+			return fmt.Errorf("%w: sample %d of %d (service %q, resource %q): %w", ErrInvalidBatch, i, len(b.Samples), clip.String(s.Service, 40), clip.String(s.Resource, 40), err)
 		}
 	}
 	if len(b.Ranges) == 0 {

@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/rightsize/rightsize/internal/clip"
+
 	"github.com/jackc/pgx/v5"
 	"modernc.org/sqlite" // also registers the "sqlite" database/sql driver
 
@@ -378,7 +380,7 @@ INSERT INTO rightsize_series (task_id, service, instance, resource) VALUES (?, ?
 ON CONFLICT (service, resource, task_id, instance) DO UPDATE SET service = excluded.service
 RETURNING id`, k.task, k.service, k.instance, k.resource).Scan(&ids[i])
 		if err != nil {
-			return nil, nil, fmt.Errorf("store: add series %s/%s: %w", clip(k.service), clip(k.resource), err)
+			return nil, nil, fmt.Errorf("store: add series %s/%s: %w", clip.String(k.service, 40), clip.String(k.resource, 40), err)
 		}
 		fresh[k] = ids[i]
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/rightsize/rightsize"
+	"github.com/rightsize/rightsize/internal/clip"
 )
 
 // Store keeps samples and the Kafka offsets they came from, and answers
@@ -161,7 +162,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (Store, error) {
 		}
 		return s, nil
 	}
-	return nil, fmt.Errorf("%w: scheme %q; use postgres://..., postgresql://... or sqlite:PATH", ErrUnsupportedDSN, clip(scheme))
+	return nil, fmt.Errorf("%w: scheme %q; use postgres://..., postgresql://... or sqlite:PATH", ErrUnsupportedDSN, clip.String(scheme, 40))
 }
 
 func sqlitePath(scheme, rest string) (string, error) {
@@ -174,11 +175,4 @@ func sqlitePath(scheme, rest string) (string, error) {
 		return "", fmt.Errorf("%w: %s: names no file; use sqlite:PATH", ErrUnsupportedDSN, scheme)
 	}
 	return filepath.Clean(rest), nil
-}
-
-func clip(s string) string {
-	if len(s) > 40 {
-		return s[:40] + "..."
-	}
-	return s
 }

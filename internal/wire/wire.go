@@ -36,6 +36,7 @@ import (
 	"time"
 
 	"github.com/rightsize/rightsize"
+	"github.com/rightsize/rightsize/internal/clip"
 )
 
 // Version is the record format version Encode writes.
@@ -156,7 +157,7 @@ func Decode(dst []rightsize.Sample, r Record) ([]rightsize.Sample, error) {
 		if strings.EqualFold(h.Key, HeaderContentType) {
 			ct := string(h.Value)
 			if !strings.HasPrefix(ct, "application/vnd.rightsize.samples+json") {
-				return dst, malformed(KindContentType, "content-type %q", clip(ct))
+				return dst, malformed(KindContentType, "content-type %q", clip.String(ct, 60))
 			}
 			return decodeJSON(dst, r)
 		}
@@ -168,7 +169,7 @@ func Decode(dst []rightsize.Sample, r Record) ([]rightsize.Sample, error) {
 	if bytes.Count(bytes.TrimSpace(r.Key), []byte(" ")) >= 2 {
 		return decodeLegacy(dst, r)
 	}
-	return dst, malformed(KindUnrecognized, "key %q value %q is neither a rightsize record nor the seed's format", clip(string(r.Key)), clip(string(r.Value)))
+	return dst, malformed(KindUnrecognized, "key %q value %q is neither a rightsize record nor the seed's format", clip.String(string(r.Key), 60), clip.String(string(r.Value), 60))
 }
 
 func decodeJSON(dst []rightsize.Sample, r Record) ([]rightsize.Sample, error) {
@@ -205,33 +206,26 @@ func decodeJSON(dst []rightsize.Sample, r Record) ([]rightsize.Sample, error) {
 func decodeLegacy(dst []rightsize.Sample, r Record) ([]rightsize.Sample, error) {
 	f := strings.Fields(string(r.Key))
 	if len(f) != 3 {
-		return dst, malformed(KindLegacy, "key %q: want \"<image_ID> <service> <RESOURCE>\"", clip(string(r.Key)))
+		return dst, malformed(KindLegacy, "key %q: want \"<image_ID> <service> <RESOURCE>\"", clip.String(string(r.Key), 60))
 	}
 	res, ok := rightsize.LegacyResource(f[2])
 	if !ok {
 		lower := strings.ToLower(f[2])
 		if rightsize.ValidResourceName(lower) != nil {
-			return dst, malformed(KindLegacy, "key %q: resource %q", clip(string(r.Key)), clip(f[2]))
+			return dst, malformed(KindLegacy, "key %q: resource %q", clip.String(string(r.Key), 60), clip.String(f[2], 60))
 		}
 		res = lower
 	}
 	v, err := strconv.ParseFloat(strings.TrimSpace(string(r.Value)), 64)
 	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
-		return dst, malformed(KindLegacy, "key %q: value %q is not a number", clip(string(r.Key)), clip(string(r.Value)))
+		return dst, malformed(KindLegacy, "key %q: value %q is not a number", clip.String(string(r.Key), 60), clip.String(string(r.Value), 60))
 	}
 	if r.Timestamp.IsZero() {
-		return dst, malformed(KindLegacy, "key %q: record has no timestamp", clip(string(r.Key)))
+		return dst, malformed(KindLegacy, "key %q: record has no timestamp", clip.String(string(r.Key), 60))
 	}
 	s := rightsize.Sample{Task: f[0], Service: f[1], Resource: res, Value: v, Time: r.Timestamp}
 	if err := s.Validate(); err != nil {
 		return dst, malformed(KindInvalid, "%v", err)
 	}
 	return append(dst, s), nil
-}
-
-func clip(s string) string {
-	if len(s) > 60 {
-		return s[:60] + "..."
-	}
-	return s
 }
