@@ -89,10 +89,17 @@ func (f Filter) Validate() error {
 	return nil
 }
 
-// Summary aggregates the values of one resource of one service.
+// Summary aggregates the values of one resource of one service (and,
+// where the Aggregation asked, of one task, one instance or one time
+// bucket).
 type Summary struct {
 	Service  string
 	Resource string
+	// Task and Instance are set when the Aggregation grouped by them.
+	Task, Instance string
+	// Start is the start of the summary's time bucket when the
+	// Aggregation had a Step; zero otherwise.
+	Start time.Time
 	Count    int64
 	Min      float64
 	Max      float64
@@ -127,3 +134,66 @@ type Series struct {
 
 // Len returns the number of samples.
 func (s Series) Len() int { return len(s.Values) }
+
+// Aggregation asks a store for summaries: of the samples a Filter
+// matches, per service and resource (and, if asked, per task or
+// instance), over the whole filter or per time bucket.
+type Aggregation struct {
+	Filter
+	// Quantiles are quantiles in (0, 1] computed beside P50, P90, P95
+	// and P99, returned in Summary.Quantiles in this order.
+	Quantiles []float64
+	// Step, if positive, makes one summary per bucket of Step (buckets
+	// aligned to the Unix epoch, so an hour's bucket starts on the hour
+	// in UTC); Summary.Start says which. Zero: one summary for the
+	// whole filter.
+	Step time.Duration
+	// ByTask and ByInstance split the summaries further by task and by
+	// instance (Summary.Task, Summary.Instance); by default the samples
+	// of every task and instance of a service are summarised together.
+	ByTask, ByInstance bool
+}
+
+// Validate reports whether the aggregation can be run.
+func (a Aggregation) Validate() error {
+	if err := a.Filter.Validate(); err != nil {
+		return err
+	}
+	for _, q := range a.Quantiles {
+		if !(q > 0 && q <= 1) {
+			return fmt.Errorf("aggregation: quantile %v is not in (0, 1]", q)
+		}
+	}
+	if a.Step < 0 {
+		return fmt.Errorf("aggregation: step %v is negative", a.Step)
+	}
+	return nil
+}
+
+// Distribution is a mergeable summary of a set of values — a sketch —
+// that answers quantiles within the relative error its maker documents.
+type Distribution interface {
+	// Quantile returns the value at quantile q, in [0, 1].
+	Quantile(q float64) float64
+	// Bins calls fn for each non-empty bin, in increasing order of
+	// value: a value representing the bin and how many values it holds.
+	Bins(fn func(value, count float64))
+}
+
+// Rollup summarises one series over one bucket of time, [Start,
+// Start+Width): what a store keeps beside the raw samples so that reads
+// never rescan history. Rollups of one series merge: counts, sums and
+// sketches add, minima and maxima combine.
+type Rollup struct {
+	Task, Service, Instance, Resource string
+	Start                             time.Time
+	Width                             time.Duration
+	Count                             int64
+	Sum, SumSquares                   float64
+	Min, Max                          float64
+	// First and Last are the times of the bucket's earliest and latest
+	// sample.
+	First, Last time.Time
+	// Sketch holds the distribution of the bucket's values.
+	Sketch Distribution
+}
