@@ -1,6 +1,10 @@
 package rightsize
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
 
 // ErrPermanent is matched (with errors.Is) by an error that retrying
 // cannot fix: the data itself is refused (a sample a store cannot hold, a
@@ -25,3 +29,30 @@ func (e permanentError) Unwrap() []error { return []error{e.err, ErrPermanent} }
 
 // IsPermanent reports whether err matches ErrPermanent.
 func IsPermanent(err error) bool { return errors.Is(err, ErrPermanent) }
+
+// ErrUnreachable is matched by the error a constructor returns when the
+// server it needs does not answer: no Kafka broker (producer.Connect,
+// consumer.New) or no database server. The error is an
+// *UnreachableError naming the addresses tried.
+var ErrUnreachable = errors.New("unreachable")
+
+// UnreachableError says which server did not answer, where, and why.
+type UnreachableError struct {
+	// What is the kind of server: "Kafka broker", "PostgreSQL".
+	What string
+	// Addrs are the addresses tried.
+	Addrs []string
+	Err   error
+}
+
+func (e *UnreachableError) Error() string {
+	return fmt.Sprintf("no %s reachable at %s: %v", e.What, strings.Join(e.Addrs, ","), e.Err)
+}
+
+// Unwrap returns ErrUnreachable and the cause.
+func (e *UnreachableError) Unwrap() []error { return []error{ErrUnreachable, e.Err} }
+
+// ErrAuthentication is matched by the error a constructor returns when a
+// server refuses the credentials it was given (Kafka SASL). The error
+// names the mechanism and user, never the password.
+var ErrAuthentication = errors.New("authentication failed")

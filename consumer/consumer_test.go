@@ -99,7 +99,7 @@ func TestMalformedRecordsAreCountedAndDeadLettered(t *testing.T) {
 	}
 	var logs bytes.Buffer
 	col := &collector{}
-	c, err := consumer.New(b.Addrs(), []consumer.Sink{col}, consumer.WithLogger(quietLogger(&logs)))
+	c, err := consumer.New(context.Background(), b.Addrs(), []consumer.Sink{col}, consumer.WithLogger(quietLogger(&logs)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +107,7 @@ func TestMalformedRecordsAreCountedAndDeadLettered(t *testing.T) {
 	waitFor(t, "2 good samples", func() bool { return col.len() == 2 })
 	waitFor(t, "4 dead letters", func() bool { return c.Stats().DeadLettered == 4 })
 	st := c.Stats()
-	if st.Malformed[wire.KindSyntax] != 2 || st.Malformed[wire.KindLegacy] != 1 || st.Malformed[wire.KindVersion] != 1 || st.Records != 6 {
+	if st.Malformed[consumer.ReasonSyntax] != 2 || st.Malformed[consumer.ReasonLegacy] != 1 || st.Malformed[consumer.ReasonVersion] != 1 || st.Records != 6 {
 		t.Errorf("stats %+v", st)
 	}
 	if n := strings.Count(logs.String(), `msg="malformed record`); n != 3 {
@@ -145,7 +145,7 @@ func TestSinkFailureIsRetriedNotLost(t *testing.T) {
 	}
 	var logs bytes.Buffer
 	col := &collector{fail: 3}
-	c, err := consumer.New(b.Addrs(), []consumer.Sink{col}, consumer.WithLogger(quietLogger(&logs)))
+	c, err := consumer.New(context.Background(), b.Addrs(), []consumer.Sink{col}, consumer.WithLogger(quietLogger(&logs)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,15 +159,15 @@ func TestSinkFailureIsRetriedNotLost(t *testing.T) {
 
 func TestNewErrors(t *testing.T) {
 	sink := consumer.SinkFunc(func(context.Context, rightsize.Batch) error { return nil })
-	_, err := consumer.New([]string{"127.0.0.1:1"}, []consumer.Sink{sink}, consumer.WithConnectTimeout(3*time.Second))
-	if !errors.Is(err, consumer.ErrUnreachable) || !strings.Contains(err.Error(), "127.0.0.1:1") {
+	_, err := consumer.New(context.Background(), []string{"127.0.0.1:1"}, []consumer.Sink{sink}, consumer.WithConnectTimeout(3*time.Second))
+	if !errors.Is(err, rightsize.ErrUnreachable) || !strings.Contains(err.Error(), "127.0.0.1:1") {
 		t.Errorf("unreachable broker: %v", err)
 	}
 	t.Log(err)
-	if _, err := consumer.New([]string{"127.0.0.1:1"}, nil); err == nil || !strings.Contains(err.Error(), "no sink") {
+	if _, err := consumer.New(context.Background(), []string{"127.0.0.1:1"}, nil); err == nil || !strings.Contains(err.Error(), "no sink") {
 		t.Errorf("no sink: %v", err)
 	}
-	if _, err := consumer.New(nil, []consumer.Sink{sink}); err == nil || !strings.Contains(err.Error(), "broker") {
+	if _, err := consumer.New(context.Background(), nil, []consumer.Sink{sink}); err == nil || !strings.Contains(err.Error(), "broker") {
 		t.Errorf("no broker: %v", err)
 	}
 }
@@ -184,7 +184,7 @@ func TestKcatLegacyRecords(t *testing.T) {
 	}
 	col := &collector{}
 	var logs bytes.Buffer
-	c, err := consumer.New(b.Addrs(), []consumer.Sink{col}, consumer.WithLogger(quietLogger(&logs)))
+	c, err := consumer.New(context.Background(), b.Addrs(), []consumer.Sink{col}, consumer.WithLogger(quietLogger(&logs)))
 	if err != nil {
 		t.Fatal(err)
 	}

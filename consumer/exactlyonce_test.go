@@ -183,7 +183,7 @@ func TestExactlyOnceAcrossConsumerRestart(t *testing.T) {
 	go func() { done <- publish(t, b.Addrs(), services, ticks, 2*time.Millisecond) }()
 
 	var logs bytes.Buffer
-	first, err := consumer.New(b.Addrs(), []consumer.Sink{st}, consumer.WithLogger(quietLogger(&logs)), consumer.WithMaxRecords(97))
+	first, err := consumer.New(context.Background(), b.Addrs(), []consumer.Sink{st}, consumer.WithLogger(quietLogger(&logs)), consumer.WithMaxRecords(97))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,7 +198,7 @@ func TestExactlyOnceAcrossConsumerRestart(t *testing.T) {
 	first.Close()
 	mid := storedRecords(st, b)
 
-	second, err := consumer.New(b.Addrs(), []consumer.Sink{st}, consumer.WithLogger(quietLogger(&logs)), consumer.WithMaxRecords(97))
+	second, err := consumer.New(context.Background(), b.Addrs(), []consumer.Sink{st}, consumer.WithLogger(quietLogger(&logs)), consumer.WithMaxRecords(97))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -256,7 +256,7 @@ func TestExactlyOnceWhenTheGroupLagsTheStore(t *testing.T) {
 	}
 
 	var logs bytes.Buffer
-	c, err := consumer.New(b.Addrs(), []consumer.Sink{st}, consumer.WithLogger(quietLogger(&logs)))
+	c, err := consumer.New(context.Background(), b.Addrs(), []consumer.Sink{st}, consumer.WithLogger(quietLogger(&logs)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -280,7 +280,7 @@ func runChildConsumer(spec string) int {
 	}
 	// A killed member holds its partitions until its session times out:
 	// keep that short so the next child gets them soon.
-	c, err := consumer.New(strings.Split(parts[0], ","), []consumer.Sink{st}, consumer.WithMaxRecords(53),
+	c, err := consumer.New(context.Background(), strings.Split(parts[0], ","), []consumer.Sink{st}, consumer.WithMaxRecords(53),
 		consumer.WithKafkaOptions(kgo.SessionTimeout(6*time.Second), kgo.HeartbeatInterval(time.Second)))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

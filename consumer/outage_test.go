@@ -2,6 +2,7 @@ package consumer_test
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -105,7 +106,7 @@ func TestDatabaseOutageLosesNothing(t *testing.T) {
 	done := make(chan map[sampleKey]bool)
 	go func() { done <- publish(t, b.Addrs(), services, ticks, 10*time.Millisecond) }()
 	var logs bytes.Buffer
-	c, err := consumer.New(b.Addrs(), []consumer.Sink{st}, consumer.WithLogger(quietLogger(&logs)), consumer.WithMaxRecords(50))
+	c, err := consumer.New(context.Background(), b.Addrs(), []consumer.Sink{st}, consumer.WithLogger(quietLogger(&logs)), consumer.WithMaxRecords(50))
 	if err != nil {
 		t.Fatal(err)
 	}

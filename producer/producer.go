@@ -14,14 +14,15 @@ package producer
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/rightsize/rightsize"
+	"github.com/rightsize/rightsize/internal/kafkaconn"
 	"github.com/rightsize/rightsize/internal/wire"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -46,10 +47,6 @@ const DefaultTopic = "resources"
 // ErrDropped is matched by the error Publish returns when the buffer of
 // records awaiting the broker was full and some records were dropped.
 var ErrDropped = errors.New("producer: buffer full, records dropped")
-
-// ErrUnreachable is matched by the error Connect returns when no broker
-// answers.
-var ErrUnreachable = errors.New("no Kafka broker reachable")
 
 // ErrClosed is returned by Publish after Close.
 var ErrClosed = errors.New("producer: closed")
@@ -79,58 +76,101 @@ type Stats struct {
 	LastError string
 }
 
+// An Option changes a setting of a publisher made by New or Connect.
+// Options that only Connect can honour (they configure the Kafka client
+// it creates) are ConnectOptions: New does not accept them.
+type Option interface {
+	ConnectOption
+	apply(*config)
+}
+
+// A ConnectOption changes a setting of the publisher Connect makes and
+// of its Kafka client. Every Option is also a ConnectOption.
+type ConnectOption interface{ applyConnect(*config) }
+
 type config struct {
 	topic          string
 	maxBuffered    int
 	connectTimeout time.Duration
 	deliveryTime   time.Duration
+	security       kafkaconn.Security
 	kopts          []kgo.Opt
 }
 
-// Option configures a Kafka publisher.
-type Option func(*config)
+type option func(*config)
+
+func (f option) apply(c *config)        { f(c) }
+func (f option) applyConnect(c *config) { f(c) }
+
+type connectOption func(*config)
+
+func (f connectOption) applyConnect(c *config) { f(c) }
 
 // WithTopic publishes to topic. Default: DefaultTopic ("resources").
-func WithTopic(topic string) Option { return func(c *config) { c.topic = topic } }
+func WithTopic(topic string) Option { return option(func(c *config) { c.topic = topic }) }
 
 // WithMaxBuffered bounds how many records (one per service per tick) wait
 // for the broker; when it is full, new records are dropped and counted.
 // Default 100 000 (about 28 hours of one service sampled every second, or
-// 1.4 hours of 20 services). Only used by Connect: with New, the client's
-// kgo.MaxBufferedRecords applies.
-func WithMaxBuffered(n int) Option { return func(c *config) { c.maxBuffered = n } }
+// 1.4 hours of 20 services). With New, the client's kgo.MaxBufferedRecords
+// applies instead.
+func WithMaxBuffered(n int) ConnectOption {
+	return connectOption(func(c *config) { c.maxBuffered = n })
+}
 
 // WithConnectTimeout bounds how long Connect waits for a broker to answer.
 // Default 10 s.
-func WithConnectTimeout(d time.Duration) Option { return func(c *config) { c.connectTimeout = d } }
+func WithConnectTimeout(d time.Duration) ConnectOption {
+	return connectOption(func(c *config) { c.connectTimeout = d })
+}
 
 // WithDeliveryTimeout gives up on a buffered record that could not be
 // delivered for this long, counting it as failed. Default 0: keep retrying
-// while it fits in the buffer. Only used by Connect.
-func WithDeliveryTimeout(d time.Duration) Option { return func(c *config) { c.deliveryTime = d } }
-
-// WithKafkaOptions adds franz-go client options (TLS, SASL, client ID,
-// compression, ...) to those Connect sets. Only used by Connect.
-func WithKafkaOptions(opts ...kgo.Opt) Option {
-	return func(c *config) { c.kopts = append(c.kopts, opts...) }
+// while it fits in the buffer.
+func WithDeliveryTimeout(d time.Duration) ConnectOption {
+	return connectOption(func(c *config) { c.deliveryTime = d })
 }
 
-func newConfig(opts []Option) (config, error) {
-	c := config{topic: DefaultTopic, maxBuffered: 100_000, connectTimeout: 10 * time.Second}
-	for _, o := range opts {
-		o(&c)
-	}
+// WithTLS makes every connection to the brokers TLS with cfg (its
+// RootCAs to trust the brokers, its Certificates to present a client
+// certificate). Default: plaintext.
+func WithTLS(cfg *tls.Config) ConnectOption {
+	return connectOption(func(c *config) { c.security.TLS = cfg })
+}
+
+// WithSASL authenticates to the brokers with SASL: mechanism is PLAIN,
+// SCRAM-SHA-256 or SCRAM-SHA-512. Default: no authentication. The
+// password is held in memory only; a refusal is an error matching
+// rightsize.ErrAuthentication that names the mechanism and user, never
+// the password.
+func WithSASL(mechanism, user, password string) ConnectOption {
+	return connectOption(func(c *config) {
+		c.security.Mechanism, c.security.User, c.security.Password = mechanism, user, password
+	})
+}
+
+// WithKafkaOptions adds franz-go client options (client ID, compression,
+// ...) to those Connect sets.
+func WithKafkaOptions(opts ...kgo.Opt) ConnectOption {
+	return connectOption(func(c *config) { c.kopts = append(c.kopts, opts...) })
+}
+
+func defaultConfig() config {
+	return config{topic: DefaultTopic, maxBuffered: 100_000, connectTimeout: 10 * time.Second}
+}
+
+func (c config) validate() error {
 	switch {
 	case c.topic == "":
-		return c, errors.New("producer: empty topic")
+		return errors.New("producer: empty topic")
 	case c.maxBuffered < 1:
-		return c, fmt.Errorf("producer: max buffered records %d, want at least 1", c.maxBuffered)
+		return fmt.Errorf("producer: max buffered records %d, want at least 1", c.maxBuffered)
 	case c.connectTimeout <= 0:
-		return c, fmt.Errorf("producer: connect timeout %v, want > 0", c.connectTimeout)
+		return fmt.Errorf("producer: connect timeout %v, want > 0", c.connectTimeout)
 	case c.deliveryTime < 0:
-		return c, fmt.Errorf("producer: delivery timeout %v, want >= 0", c.deliveryTime)
+		return fmt.Errorf("producer: delivery timeout %v, want >= 0", c.deliveryTime)
 	}
-	return c, nil
+	return nil
 }
 
 // New returns a publisher that produces with client, which stays the
@@ -140,8 +180,13 @@ func New(client *kgo.Client, opts ...Option) (*Kafka, error) {
 	if client == nil {
 		return nil, errors.New("producer: nil client")
 	}
-	c, err := newConfig(opts)
-	if err != nil {
+	c := defaultConfig()
+	for _, o := range opts {
+		if o != nil {
+			o.apply(&c)
+		}
+	}
+	if err := c.validate(); err != nil {
 		return nil, err
 	}
 	return &Kafka{client: client, topic: c.topic}, nil
@@ -151,10 +196,16 @@ func New(client *kgo.Client, opts ...Option) (*Kafka, error) {
 // options rightsize recommends (idempotent, bounded buffer, lz4
 // compression), checks that a broker answers, and returns a publisher that
 // owns the client. A broker that does not answer within the connect timeout
-// gives an error matching ErrUnreachable that names the addresses.
-func Connect(ctx context.Context, brokers []string, opts ...Option) (*Kafka, error) {
-	c, err := newConfig(opts)
-	if err != nil {
+// gives an error matching rightsize.ErrUnreachable that names the
+// addresses.
+func Connect(ctx context.Context, brokers []string, opts ...ConnectOption) (*Kafka, error) {
+	c := defaultConfig()
+	for _, o := range opts {
+		if o != nil {
+			o.applyConnect(&c)
+		}
+	}
+	if err := c.validate(); err != nil {
 		return nil, err
 	}
 	if len(brokers) == 0 {
@@ -170,43 +221,22 @@ func Connect(ctx context.Context, brokers []string, opts ...Option) (*Kafka, err
 	if c.deliveryTime > 0 {
 		kopts = append(kopts, kgo.RecordDeliveryTimeout(c.deliveryTime))
 	}
+	sec, err := c.security.Opts()
+	if err != nil {
+		return nil, fmt.Errorf("producer: %w", err)
+	}
+	kopts = append(kopts, sec...)
 	kopts = append(kopts, c.kopts...)
 	client, err := kgo.NewClient(kopts...)
 	if err != nil {
 		return nil, fmt.Errorf("producer: %w", err)
 	}
-	if err := ping(ctx, client, brokers, c.connectTimeout); err != nil {
+	if err := kafkaconn.Ping(ctx, client, brokers, c.connectTimeout, c.security); err != nil {
 		client.Close()
 		return nil, fmt.Errorf("producer: %w", err)
 	}
 	return &Kafka{client: client, owns: true, topic: c.topic, maxBuffered: c.maxBuffered}, nil
 }
-
-// ping checks that a broker answers within timeout.
-func ping(ctx context.Context, client *kgo.Client, brokers []string, timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	if err := client.Ping(ctx); err != nil {
-		if ctx.Err() != nil && errors.Is(err, context.DeadlineExceeded) {
-			err = fmt.Errorf("no answer within %v", timeout)
-		}
-		return &UnreachableError{Brokers: brokers, Err: err}
-	}
-	return nil
-}
-
-// UnreachableError is returned when no broker of Brokers answers.
-type UnreachableError struct {
-	Brokers []string
-	Err     error
-}
-
-func (e *UnreachableError) Error() string {
-	return fmt.Sprintf("no Kafka broker reachable at %s: %v", strings.Join(e.Brokers, ","), e.Err)
-}
-
-// Unwrap returns ErrUnreachable and the cause.
-func (e *UnreachableError) Unwrap() []error { return []error{ErrUnreachable, e.Err} }
 
 // Publish encodes samples as one record per (task, service, instance, time)
 // and hands them to the client without waiting for the broker. If the

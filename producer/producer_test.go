@@ -101,7 +101,7 @@ func TestPublishRejectsInvalidSamples(t *testing.T) {
 
 func TestConnectUnreachableBroker(t *testing.T) {
 	_, err := producer.Connect(context.Background(), []string{"127.0.0.1:1"}, producer.WithConnectTimeout(3*time.Second))
-	if !errors.Is(err, producer.ErrUnreachable) {
+	if !errors.Is(err, rightsize.ErrUnreachable) {
 		t.Fatalf("err %v, want ErrUnreachable", err)
 	}
 	if !strings.Contains(err.Error(), "127.0.0.1:1") {

@@ -17,19 +17,23 @@ type runConfig struct {
 	onTick   func([]rightsize.Sample)
 }
 
-// RunOption configures Run.
-type RunOption func(*runConfig)
+// A RunOption changes a setting of Run.
+type RunOption interface{ applyRun(*runConfig) }
+
+type runOption func(*runConfig)
+
+func (f runOption) applyRun(c *runConfig) { f(c) }
 
 // WithInterval samples every d. Default 1 s.
-func WithInterval(d time.Duration) RunOption { return func(c *runConfig) { c.interval = d } }
+func WithInterval(d time.Duration) RunOption { return runOption(func(c *runConfig) { c.interval = d }) }
 
 // WithLogger logs sampler errors and drops to l. Default slog.Default().
-func WithLogger(l *slog.Logger) RunOption { return func(c *runConfig) { c.logger = l } }
+func WithLogger(l *slog.Logger) RunOption { return runOption(func(c *runConfig) { c.logger = l }) }
 
 // WithTickFunc calls fn with each tick's samples after they are published
 // (for progress output). fn must not keep the slice.
 func WithTickFunc(fn func([]rightsize.Sample)) RunOption {
-	return func(c *runConfig) { c.onTick = fn }
+	return runOption(func(c *runConfig) { c.onTick = fn })
 }
 
 // Run samples every interval until ctx ends and publishes what the samplers
@@ -44,7 +48,9 @@ func WithTickFunc(fn func([]rightsize.Sample)) RunOption {
 func Run(ctx context.Context, pub Publisher, samplers []sample.Sampler, opts ...RunOption) error {
 	c := runConfig{interval: time.Second, logger: slog.Default()}
 	for _, o := range opts {
-		o(&c)
+		if o != nil {
+			o.applyRun(&c)
+		}
 	}
 	switch {
 	case pub == nil:

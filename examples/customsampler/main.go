@@ -19,19 +19,15 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
 	"runtime/metrics"
-	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/rightsize/rightsize"
-	"github.com/rightsize/rightsize/broker"
-	"github.com/rightsize/rightsize/consumer"
+	"github.com/rightsize/rightsize/internal/cli"
+	"github.com/rightsize/rightsize/pipeline"
 	"github.com/rightsize/rightsize/producer"
 	"github.com/rightsize/rightsize/sample"
-	"github.com/rightsize/rightsize/store"
 	"github.com/rightsize/rightsize/usage"
 )
 
@@ -57,47 +53,23 @@ func goRuntime(service, task string) sample.Sampler {
 }
 
 func main() {
-	brokers := flag.String("brokers", os.Getenv("RIGHTSIZE_BROKERS"), "Kafka seed brokers, comma-separated (env RIGHTSIZE_BROKERS); empty starts an in-process broker")
-	dsn := flag.String("db", envOr("RIGHTSIZE_DATABASE_URL", "sqlite:rightsize.db"), "store: postgres://... or sqlite:PATH (env RIGHTSIZE_DATABASE_URL)")
+	kafka := cli.RegisterKafka(flag.CommandLine, "")
+	dsn := cli.RegisterDB(flag.CommandLine)
 	duration := flag.Duration("duration", 10*time.Second, "how long to run")
 	flag.Parse()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := cli.SignalContext(context.Background(), "customsampler")
 	defer stop()
-	if _, err := run(ctx, *brokers, *dsn, *duration); err != nil {
-		fmt.Fprintln(os.Stderr, "customsampler:", err)
-		os.Exit(1)
+	if _, err := run(ctx, kafka.Addrs(), *dsn, *duration); err != nil {
+		cli.Fail("customsampler", err)
 	}
 }
 
-func run(ctx context.Context, brokers, dsn string, duration time.Duration) (usage.Usage, error) {
-	addrs := strings.Split(brokers, ",")
-	if brokers == "" {
-		b, err := broker.Start()
-		if err != nil {
-			return usage.Usage{}, err
-		}
-		defer b.Close()
-		addrs = b.Addrs()
-	}
-	st, err := store.Open(ctx, dsn)
+func run(ctx context.Context, brokers []string, dsn string, duration time.Duration) (usage.Usage, error) {
+	p, err := pipeline.Start(ctx, pipeline.WithBrokers(brokers...), pipeline.WithDSN(dsn))
 	if err != nil {
 		return usage.Usage{}, err
 	}
-	defer st.Close()
-	cons, err := consumer.New(addrs, []consumer.Sink{st})
-	if err != nil {
-		return usage.Usage{}, err
-	}
-	defer cons.Close()
-	cctx, stopConsumer := context.WithCancel(ctx)
-	defer stopConsumer()
-	go cons.Run(cctx)
-
-	pub, err := producer.Connect(ctx, addrs)
-	if err != nil {
-		return usage.Usage{}, err
-	}
-	defer pub.Close(context.Background())
+	defer p.Close()
 
 	task := "custom-" + time.Now().UTC().Format("20060102T150405")
 	wctx, stopWork := context.WithTimeout(ctx, duration)
@@ -105,28 +77,17 @@ func run(ctx context.Context, brokers, dsn string, duration time.Duration) (usag
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() { defer wg.Done(); work(wctx) }()
-	err = producer.Run(wctx, pub, []sample.Sampler{goRuntime("customsampler", task)}, producer.WithInterval(500*time.Millisecond))
+	err = producer.Run(wctx, p.Publisher(), []sample.Sampler{goRuntime("customsampler", task)}, producer.WithInterval(500*time.Millisecond))
 	wg.Wait()
 	if err != nil {
 		return usage.Usage{}, err
 	}
-
-	fctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if err := pub.Close(fctx); err != nil {
+	if err := p.Drain(dctx); err != nil {
 		return usage.Usage{}, err
 	}
-	for {
-		if lag, err := cons.Lag(fctx); err == nil && lag == 0 {
-			break
-		}
-		select {
-		case <-fctx.Done():
-			return usage.Usage{}, fmt.Errorf("the consumer did not catch up: %w", fctx.Err())
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-	est, err := usage.New(st)
+	est, err := usage.New(p.Store())
 	if err != nil {
 		return usage.Usage{}, err
 	}
@@ -159,11 +120,4 @@ func work(ctx context.Context) {
 		<-wctx.Done()
 		cancel()
 	}
-}
-
-func envOr(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
 }

@@ -11,7 +11,7 @@ import (
 // in-process broker and a fresh embedded store: the custom resources come
 // out of the store as they went in.
 func TestCustomResourcesGoThroughThePipeline(t *testing.T) {
-	u, err := run(context.Background(), "", "sqlite:"+filepath.Join(t.TempDir(), "c.db"), 3*time.Second)
+	u, err := run(context.Background(), nil, "sqlite:"+filepath.Join(t.TempDir(), "c.db"), 3*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,23 +13,17 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"os"
-	"os/signal"
-	"strings"
-	"syscall"
 	"time"
 
-	"github.com/rightsize/rightsize/broker"
-	"github.com/rightsize/rightsize/consumer"
+	"github.com/rightsize/rightsize/internal/cli"
 	"github.com/rightsize/rightsize/internal/workload"
+	"github.com/rightsize/rightsize/pipeline"
 	"github.com/rightsize/rightsize/producer"
 	"github.com/rightsize/rightsize/sample"
-	"github.com/rightsize/rightsize/store"
 	"github.com/rightsize/rightsize/usage"
 )
 
@@ -47,22 +41,20 @@ var services = []service{
 func main() {
 	workload.MaybeRun() // in a demo child: run its workload and exit
 
-	brokers := flag.String("brokers", os.Getenv("RIGHTSIZE_BROKERS"), "Kafka seed brokers, comma-separated (env RIGHTSIZE_BROKERS); empty starts an in-process broker")
-	dsn := flag.String("db", envOr("RIGHTSIZE_DATABASE_URL", "sqlite:rightsize.db"), "store: postgres://... or sqlite:PATH (env RIGHTSIZE_DATABASE_URL)")
-	topic := flag.String("topic", producer.DefaultTopic, "Kafka topic")
+	kafka := cli.RegisterKafka(flag.CommandLine, "")
+	dsn := cli.RegisterDB(flag.CommandLine)
 	duration := flag.Duration("duration", 20*time.Second, "how long to sample")
 	interval := flag.Duration("interval", time.Second, "sampling interval")
 	flag.Parse()
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := cli.SignalContext(context.Background(), "quickstart")
 	defer stop()
-	table, err := run(ctx, *brokers, *dsn, *topic, *duration, *interval)
+	table, err := run(ctx, kafka.Brokers, *dsn, kafka.Topic, *duration, *interval)
 	if err == nil {
 		err = usage.WriteTable(os.Stdout, table...)
 	}
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "quickstart:", err)
-		os.Exit(1)
+		cli.Fail("quickstart", err)
 	}
 }
 
@@ -72,42 +64,17 @@ func run(ctx context.Context, brokers, dsn, topic string, duration, interval tim
 		return nil, fmt.Errorf("-duration %v must be at least two -interval %v", duration, interval)
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-
-	var addrs []string
-	if brokers == "" {
-		b, err := broker.Start(broker.WithTopic(topic, 4))
-		if err != nil {
-			return nil, err
-		}
-		defer b.Close()
-		addrs = b.Addrs()
-		fmt.Printf("in-process Kafka broker on %s\n", addrs[0])
-	} else {
-		addrs = strings.Split(brokers, ",")
-	}
-
-	st, err := store.Open(ctx, dsn)
+	k := cli.Kafka{Brokers: brokers}
+	p, err := pipeline.Start(ctx, pipeline.WithBrokers(k.Addrs()...), pipeline.WithDSN(dsn),
+		pipeline.WithTopic(topic), pipeline.WithLogger(log))
 	if err != nil {
 		return nil, err
 	}
-	defer st.Close()
-	fmt.Printf("store %s\n", redact(dsn))
-
-	cons, err := consumer.New(addrs, []consumer.Sink{st}, consumer.WithTopics(topic), consumer.WithLogger(log))
-	if err != nil {
-		return nil, err
+	defer p.Close()
+	if p.InProcessBroker() {
+		fmt.Printf("in-process Kafka broker on %s\n", p.Brokers()[0])
 	}
-	defer cons.Close()
-	consumed := make(chan error, 1)
-	cctx, stopConsumer := context.WithCancel(ctx)
-	defer stopConsumer()
-	go func() { consumed <- cons.Run(cctx) }()
-
-	pub, err := producer.Connect(ctx, addrs, producer.WithTopic(topic))
-	if err != nil {
-		return nil, err
-	}
-	defer pub.Close(context.Background())
+	fmt.Printf("store %s\n", cli.Redact(dsn))
 
 	// One task per run, so the table shows this run even when the store
 	// holds earlier ones.
@@ -118,42 +85,35 @@ func run(ctx context.Context, brokers, dsn, topic string, duration, interval tim
 	}
 	var samplers []sample.Sampler
 	for _, svc := range services {
-		p, err := workload.Start(svc.spec)
+		w, err := workload.Start(svc.spec)
 		if err != nil {
 			return nil, err
 		}
-		defer p.Stop()
-		s, err := sample.NewProcess(svc.name, p.Pid(), sample.WithTask(task), sample.WithScanner(scanner))
+		defer w.Stop()
+		s, err := sample.NewProcess(svc.name, w.Pid(), sample.WithTask(task), sample.WithScanner(scanner))
 		if err != nil {
 			return nil, err
 		}
 		samplers = append(samplers, s)
-		fmt.Printf("started %-10s pid %-7d told to use %.2f cores and %d MiB\n", svc.name, p.Pid(), svc.spec.CPU, svc.spec.Memory>>20)
+		fmt.Printf("started %-10s pid %-7d told to use %.2f cores and %d MiB\n", svc.name, w.Pid(), svc.spec.CPU, svc.spec.Memory>>20)
 	}
 
 	fmt.Printf("sampling every %v for %v (task %s)...\n", interval, duration, task)
 	sctx, stopSampling := context.WithTimeout(ctx, duration)
 	defer stopSampling()
-	if err := producer.Run(sctx, pub, samplers, producer.WithInterval(interval), producer.WithLogger(log)); err != nil {
+	if err := producer.Run(sctx, p.Publisher(), samplers, producer.WithInterval(interval), producer.WithLogger(log)); err != nil {
 		return nil, err
 	}
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
-	fctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if err := pub.Close(fctx); err != nil {
-		return nil, err
-	}
-	if err := waitCaughtUp(fctx, cons); err != nil {
-		return nil, err
-	}
-	stopConsumer()
-	if err := <-consumed; err != nil {
+	if err := p.Drain(dctx); err != nil {
 		return nil, err
 	}
 
-	est, err := usage.New(st)
+	est, err := usage.New(p.Store())
 	if err != nil {
 		return nil, err
 	}
@@ -165,36 +125,6 @@ func run(ctx context.Context, brokers, dsn, topic string, duration, interval tim
 		}
 		table = append(table, u)
 	}
-	fmt.Printf("\nexpected usage (task %s), from %d records published:\n\n", task, pub.Stats().Acked)
+	fmt.Printf("\nexpected usage (task %s), from %d records published:\n\n", task, p.Publisher().Stats().Acked)
 	return table, nil
-}
-
-// waitCaughtUp waits until the consumer has stored every record published.
-func waitCaughtUp(ctx context.Context, cons *consumer.Consumer) error {
-	for {
-		lag, err := cons.Lag(ctx)
-		if err == nil && lag == 0 {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return errors.Join(fmt.Errorf("consumer did not catch up (lag %d)", lag), err)
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-}
-
-// redact hides a password in a DSN.
-func redact(dsn string) string {
-	if u, err := url.Parse(dsn); err == nil {
-		return u.Redacted()
-	}
-	return "(unparsable DSN)"
-}
-
-func envOr(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
 }

@@ -1,0 +1,94 @@
+package consumer
+
+import (
+	"errors"
+	"sync/atomic"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/rightsize/rightsize"
+	"github.com/rightsize/rightsize/internal/wire"
+)
+
+// deadRecord is a record that cannot be stored, and why.
+type deadRecord struct {
+	r      *kgo.Record
+	reason Reason
+	err    error
+}
+
+// decode turns one poll's records into a batch, one range per partition,
+// appending samples to samples.
+func (c *Consumer) decode(fetches kgo.Fetches, samples []rightsize.Sample) (rightsize.Batch, []deadRecord) {
+	b := rightsize.Batch{Samples: samples}
+	var dead []deadRecord
+	fetches.EachTopic(func(t kgo.FetchTopic) {
+		id := topicID(t.TopicID)
+		for _, p := range t.Partitions {
+			if len(p.Records) == 0 {
+				continue
+			}
+			n := len(b.Samples)
+			for _, r := range p.Records {
+				var err error
+				if b.Samples, err = wire.Decode(b.Samples, toWire(r)); err != nil {
+					reason := reasonOf(err)
+					dead = append(dead, deadRecord{r, reason, err})
+					c.countMalformed(r, reason, err)
+				}
+			}
+			first, last := p.Records[0], p.Records[len(p.Records)-1]
+			b.Ranges = append(b.Ranges, rightsize.OffsetRange{Topic: t.Topic, TopicID: id, Partition: p.Partition,
+				From: first.Offset, To: last.Offset + 1, Samples: len(b.Samples) - n})
+			c.records.Add(int64(len(p.Records)))
+		}
+	})
+	return b, dead
+}
+
+func toWire(r *kgo.Record) wire.Record {
+	w := wire.Record{Key: r.Key, Value: r.Value, Timestamp: r.Timestamp}
+	if len(r.Headers) > 0 {
+		w.Headers = make([]wire.Header, len(r.Headers))
+		for i, h := range r.Headers {
+			w.Headers[i] = wire.Header{Key: h.Key, Value: h.Value}
+		}
+	}
+	return w
+}
+
+// Reason says why a record was not stored: the kind of problem, as
+// counted in Stats.Malformed and written in the dead-letter record's
+// rightsize-reason header.
+type Reason string
+
+// Reasons a record is not stored.
+const (
+	ReasonSyntax       Reason = Reason(wire.KindSyntax)       // not valid JSON, or not the expected shape
+	ReasonVersion      Reason = Reason(wire.KindVersion)      // a record format version this consumer does not know
+	ReasonInvalid      Reason = Reason(wire.KindInvalid)      // decoded, but a sample is invalid (rightsize.Sample.Validate)
+	ReasonLegacy       Reason = Reason(wire.KindLegacy)       // a malformed record in the seed's format
+	ReasonContentType  Reason = Reason(wire.KindContentType)  // a content-type header this consumer does not know
+	ReasonUnrecognized Reason = Reason(wire.KindUnrecognized) // neither rightsize's format nor the seed's
+	ReasonRefused      Reason = "refused"                     // decoded, but the store refused it for good (a permanent error)
+)
+
+// reasonOf classifies a decoding error.
+func reasonOf(err error) Reason {
+	var de *wire.DecodeError
+	if errors.As(err, &de) {
+		return Reason(de.Kind)
+	}
+	return ReasonUnrecognized
+}
+
+func (c *Consumer) countMalformed(r *kgo.Record, reason Reason, err error) {
+	n, _ := c.malformed.LoadOrStore(reason, new(atomic.Int64))
+	n.(*atomic.Int64).Add(1)
+	msg := "malformed record (further records of this kind are only counted)"
+	if reason == ReasonRefused {
+		msg = "record refused by the store for good (further such records are only counted)"
+	}
+	c.logOnce("malformed:"+string(reason), msg,
+		"reason", reason, "topic", r.Topic, "partition", r.Partition, "offset", r.Offset, "err", err)
+}
