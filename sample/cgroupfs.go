@@ -1,7 +1,6 @@
 package sample
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"path"
@@ -13,10 +12,11 @@ import (
 	"github.com/rightsize/rightsize/internal/clip"
 )
 
-// This file finds cgroups: the hierarchies from mountinfo, and a cgroup
-// directory from a path, a process, or the naming patterns of Docker,
-// containerd, CRI-O, systemd and the kubelet. The parsers are pure functions;
-// the finders take the directories to look in.
+// This file finds cgroups: the hierarchies from mountinfo, the cgroups a
+// process is in from /proc/<pid>/cgroup, and the directories of a cgroup
+// path in every hierarchy (the names runtimes give their cgroups are in
+// cgroup_runtimes.go). The parsers are pure functions; the finders take the
+// directories to look in.
 
 // mountEntry is one line of /proc/<pid>/mountinfo, as far as this package
 // needs it.
@@ -265,126 +265,57 @@ func findDirs(h *hierarchy, maxDepth int, match func(name, parent string) bool) 
 	return out
 }
 
-// containerRuntimePrefixes are the prefixes container runtimes give a
-// container's cgroup: systemd scopes "docker-<id>.scope" (Docker),
-// "cri-containerd-<id>.scope" (containerd's CRI plugin), "crio-<id>.scope"
-// (CRI-O), "libpod-<id>.scope" (Podman); with the cgroupfs driver the
-// directory is the bare ID ("/docker/<id>", "/kubepods/burstable/pod<uid>/<id>").
-var containerRuntimePrefixes = []string{"docker-", "cri-containerd-", "crio-", "libpod-", "containerd-"}
+// maxCgroupDepth is how deep the constructors look for a container, unit or
+// pod below a hierarchy's root (a kubelet container under the systemd
+// driver is at depth 4).
+const maxCgroupDepth = 8
 
-// containerID returns the container ID a cgroup directory name stands for.
-// CRI-O's "crio-conmon-<id>.scope" (the monitor, not the container) is not a
-// container.
-func containerID(name string) (string, bool) {
-	name = strings.TrimSuffix(name, ".scope")
-	for _, p := range containerRuntimePrefixes {
-		if strings.HasPrefix(name, p) {
-			name = name[len(p):]
-			break
-		}
-	}
-	if len(name) != 64 || !isHex(name) {
-		return "", false
-	}
-	return name, true
-}
-
-func isHex(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
-			return false
-		}
-	}
-	return s != ""
-}
-
-// isPodCgroup reports whether name is one the kubelet gives the cgroup of
-// the pod with the given UID: "pod<uid>" with the cgroupfs driver
-// (/kubepods/burstable/pod<uid>), "kubepods-<qos>-pod<uid_with_underscores>.slice"
-// with the systemd driver.
-func isPodCgroup(name, uid string) bool {
-	if name == "pod"+uid {
-		return true
-	}
-	u := strings.ReplaceAll(uid, "-", "_")
-	return strings.HasPrefix(name, "kubepods") && strings.HasSuffix(name, "-pod"+u+".slice")
-}
-
-// unitTypes are the suffixes of systemd unit names.
-var unitTypes = []string{".service", ".scope", ".slice", ".socket", ".mount", ".swap", ".timer", ".path", ".device", ".target", ".automount"}
-
-// unitName returns the full name of a systemd unit: "nginx" is
-// "nginx.service".
-func unitName(unit string) string {
-	for _, t := range unitTypes {
-		if strings.HasSuffix(unit, t) {
-			return unit
-		}
-	}
-	return unit + ".service"
-}
-
-// dockerNames reads the names Docker gave its containers, from
-// <docker root>/containers/<id>/config.v2.json, and returns the IDs of those
-// named name (with or without the leading "/").
-func dockerNames(dockerRoot, name string) ([]string, error) {
-	dir := filepath.Join(dockerRoot, "containers")
-	entries, err := os.ReadDir(dir)
+// loadHierarchies reads the cgroup hierarchies from mountinfo.
+func loadHierarchies(c *config) ([]*hierarchy, error) {
+	mi := c.mountinfoPath()
+	b, err := os.ReadFile(mi)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("find cgroup mounts: %w", err)
 	}
-	want := "/" + strings.TrimPrefix(name, "/")
-	var ids []string
-	for _, e := range entries {
-		if !e.IsDir() || !isHex(e.Name()) {
+	mounts, err := parseMountinfo(b)
+	if err != nil {
+		return nil, fmt.Errorf("find cgroup mounts in %s: %w", mi, err)
+	}
+	hs := hierarchies(mounts, c.hostRoot)
+	if len(hs) == 0 {
+		return nil, fmt.Errorf("%w: %s lists no cgroup file system", ErrNoCgroup, mi)
+	}
+	return hs, nil
+}
+
+// dirsOf returns, for each relevant hierarchy, the directory of the cgroup
+// relOf chooses for it, if it exists.
+func dirsOf(hs []*hierarchy, relOf func(*hierarchy) (string, bool)) []cgDir {
+	var out []cgDir
+	for _, h := range hs {
+		if !relevant(h) {
 			continue
 		}
-		b, err := os.ReadFile(filepath.Join(dir, e.Name(), "config.v2.json"))
-		if err != nil {
+		rel, ok := relOf(h)
+		if !ok {
 			continue
 		}
-		var cfg struct{ Name string }
-		if json.Unmarshal(b, &cfg) == nil && cfg.Name == want {
-			ids = append(ids, e.Name())
+		dir, ok := h.dir(rel)
+		if !ok || !exists(dir) {
+			continue
 		}
+		out = append(out, cgDir{h, rel, dir})
 	}
-	return ids, nil
+	return out
 }
 
-// kubeContainerIDs returns the IDs of the containers named container in the
-// pod with the given UID, from the kubelet's log layout:
-// <log root>/pods/<namespace>_<pod>_<uid>/ names the pod, and
-// <log root>/containers/<pod>_<namespace>_<container>-<id>.log links to each
-// container's log (one per restart kept).
-func kubeContainerIDs(logRoot, uid, container string) ([]string, error) {
-	pods, err := os.ReadDir(filepath.Join(logRoot, "pods"))
-	if err != nil {
-		return nil, err
-	}
-	var ns, pod string
-	for _, e := range pods {
-		if n, ok := strings.CutSuffix(e.Name(), "_"+uid); ok {
-			ns, pod, ok = strings.Cut(n, "_")
-			if ok {
-				break
-			}
+// hierarchyList names the hierarchies this package reads, for errors.
+func hierarchyList(hs []*hierarchy) string {
+	var s []string
+	for _, h := range hs {
+		if relevant(h) {
+			s = append(s, h.String())
 		}
 	}
-	if pod == "" {
-		return nil, fmt.Errorf("no directory %s/pods/<namespace>_<pod>_%s", logRoot, uid)
-	}
-	logs, err := os.ReadDir(filepath.Join(logRoot, "containers"))
-	if err != nil {
-		return nil, err
-	}
-	prefix := pod + "_" + ns + "_" + container + "-"
-	var ids []string
-	for _, e := range logs {
-		if id, ok := strings.CutPrefix(e.Name(), prefix); ok {
-			if id, ok = strings.CutSuffix(id, ".log"); ok && len(id) == 64 && isHex(id) {
-				ids = append(ids, id)
-			}
-		}
-	}
-	return ids, nil
+	return "(" + strings.Join(s, "; ") + ")"
 }

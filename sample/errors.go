@@ -6,6 +6,10 @@ import (
 	"syscall"
 )
 
+// ErrGone is matched (with errors.Is) by the error a Sampler returns once
+// what it measures no longer exists: its series has ended.
+var ErrGone = errors.New("sample: target is gone")
+
 // Errors matched with errors.Is. Each is returned wrapped in a *TargetError
 // that names what was asked for.
 var (
@@ -68,3 +72,13 @@ func (e goneError) Is(target error) bool { return target == ErrGone }
 func vanished(err error) bool {
 	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ESRCH)
 }
+
+// errNoData is returned by a parser when the input is well formed but does
+// not hold the value asked for (an old kernel without the field, a cgroup
+// without the controller). It is not a failure: the resource is simply not
+// reported.
+var errNoData = errors.New("no data")
+
+// errScanMismatch is returned when a sampler is given a Scanner together
+// with options that contradict it.
+var errScanMismatch = errors.New("WithProcRoot differs from the Scanner's proc root")

@@ -77,7 +77,6 @@ package sample
 
 import (
 	"context"
-	"errors"
 
 	"github.com/rightsize/rightsize"
 )
@@ -106,7 +105,3 @@ type SamplerFunc func(ctx context.Context) ([]rightsize.Sample, error)
 
 // Sample calls f(ctx).
 func (f SamplerFunc) Sample(ctx context.Context) ([]rightsize.Sample, error) { return f(ctx) }
-
-// ErrGone is matched (with errors.Is) by the error a Sampler returns once
-// what it measures no longer exists: its series has ended.
-var ErrGone = errors.New("sample: target is gone")

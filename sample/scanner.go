@@ -2,7 +2,6 @@ package sample
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io/fs"
 	"path/filepath"
@@ -11,6 +10,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Scanner reads the process table: one pass over /proc/[0-9]*/stat gives
@@ -243,6 +244,18 @@ func (s *Scanner) pruneCmdlines(snap *snapshot) {
 	}
 }
 
-// errScanMismatch is returned when a sampler is given a Scanner together
-// with options that contradict it.
-var errScanMismatch = errors.New("WithProcRoot differs from the Scanner's proc root")
+// clockTicks is the unit of the CPU times in /proc/<pid>/stat (USER_HZ), as
+// the kernel tells every process in its auxiliary vector (AT_CLKTCK). It is
+// 100 on every architecture Go runs on; the auxiliary vector is read to be
+// sure.
+var clockTicks = sync.OnceValue(func() uint64 {
+	const atClktck = 17
+	if av, err := unix.Auxv(); err == nil {
+		for _, kv := range av {
+			if kv[0] == atClktck && kv[1] > 0 {
+				return uint64(kv[1])
+			}
+		}
+	}
+	return 100
+})

@@ -2,28 +2,14 @@ package sample
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
-	"io/fs"
-	"path/filepath"
 	"strconv"
-	"sync"
-	"syscall"
 
 	"github.com/rightsize/rightsize/internal/clip"
-
-	"golang.org/x/sys/unix"
 )
 
-// This file holds the parsers of the proc file system and the raw reads
-// they need. Parsers are pure functions over bytes; readFile is the only
-// place that touches the file system.
-
-// errNoData is returned by a parser when the input is well formed but does
-// not hold the value asked for (an old kernel without the field, a cgroup
-// without the controller). It is not a failure: the resource is simply not
-// reported.
-var errNoData = errors.New("no data")
+// This file holds the parsers of the proc file system's files: pure
+// functions over bytes, tested on strings.
 
 // procKey identifies a process across ticks: a PID alone is reused by the
 // kernel, a PID with its start time is not.
@@ -141,12 +127,8 @@ func parseIO(b []byte) (ioCounters, error) {
 	var c ioCounters
 	var seen int
 	for len(b) > 0 {
-		line := b
-		if i := bytes.IndexByte(b, '\n'); i >= 0 {
-			line, b = b[:i], b[i+1:]
-		} else {
-			b = nil
-		}
+		var line []byte
+		line, b, _ = bytes.Cut(b, []byte{'\n'})
 		k, v, ok := bytes.Cut(line, []byte(": "))
 		if !ok {
 			continue
@@ -222,101 +204,3 @@ func atou(b []byte) (uint64, bool) {
 	}
 	return n, true
 }
-
-// readFile reads the whole file at path into buf, growing it as needed, and
-// returns the filled part. It uses raw system calls because the samplers
-// read hundreds of small proc files per tick, where os.ReadFile's Stat and
-// poller registration would cost more than the read itself.
-func readFile(path string, buf []byte) ([]byte, error) {
-	return readFileAt(unix.AT_FDCWD, "", path, buf)
-}
-
-// readFileAt is readFile of name relative to the directory dirfd, which
-// errors call dir/name. A read that does not fill the buffer ends the
-// file, as it does for regular files and for the kernel's proc and cgroup
-// files, which saves the read that would return 0.
-func readFileAt(dirfd int, dir, name string, buf []byte) ([]byte, error) {
-	path := func() string { return filepath.Join(dir, name) }
-	fd, err := syscall.Openat(dirfd, name, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
-	for err == syscall.EINTR {
-		fd, err = syscall.Openat(dirfd, name, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
-	}
-	if err != nil {
-		return buf[:0], &fs.PathError{Op: "open", Path: path(), Err: err}
-	}
-	defer syscall.Close(fd)
-	if cap(buf) == 0 {
-		buf = make([]byte, 0, 4096)
-	}
-	buf = buf[:0]
-	for {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-		space := cap(buf) - len(buf)
-		n, err := syscall.Read(fd, buf[len(buf):cap(buf)])
-		if err == syscall.EINTR {
-			continue
-		}
-		if err != nil {
-			return buf, &fs.PathError{Op: "read", Path: path(), Err: err}
-		}
-		buf = buf[:len(buf)+n]
-		if n == 0 || n < space {
-			return buf, nil
-		}
-	}
-}
-
-// readDirPIDs calls fn with every numeric entry of the directory open as
-// fd (the PIDs of /proc), without allocating a string per entry.
-func readDirPIDs(fd int, path string, buf []byte, fn func(pid int32)) error {
-	for {
-		n, err := syscall.ReadDirent(fd, buf)
-		if err == syscall.EINTR {
-			continue
-		}
-		if err != nil {
-			return &fs.PathError{Op: "readdirent", Path: path, Err: err}
-		}
-		if n <= 0 {
-			return nil
-		}
-		parseDirents(buf[:n], fn)
-	}
-}
-
-// parseDirents walks linux_dirent64 records: ino (8), off (8), reclen (2),
-// type (1), NUL-terminated name.
-func parseDirents(b []byte, fn func(pid int32)) {
-	for len(b) >= 19 {
-		reclen := int(b[16]) | int(b[17])<<8
-		if reclen < 19 || reclen > len(b) {
-			return
-		}
-		name := b[19:reclen]
-		if i := bytes.IndexByte(name, 0); i >= 0 {
-			name = name[:i]
-		}
-		if n, ok := atou(name); ok && n > 0 && n < 1<<31 {
-			fn(int32(n))
-		}
-		b = b[reclen:]
-	}
-}
-
-// clockTicks is the unit of the CPU times in /proc/<pid>/stat (USER_HZ), as
-// the kernel tells every process in its auxiliary vector (AT_CLKTCK). It is
-// 100 on every architecture Go runs on; the auxiliary vector is read to be
-// sure.
-var clockTicks = sync.OnceValue(func() uint64 {
-	const atClktck = 17
-	if av, err := unix.Auxv(); err == nil {
-		for _, kv := range av {
-			if kv[0] == atClktck && kv[1] > 0 {
-				return uint64(kv[1])
-			}
-		}
-	}
-	return 100
-})
