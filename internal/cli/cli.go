@@ -8,6 +8,13 @@
 //	-brokers  RIGHTSIZE_BROKERS       Kafka seed brokers, comma-separated
 //	-db       RIGHTSIZE_DATABASE_URL  postgres://... or sqlite:PATH (default sqlite:rightsize.db)
 //	-topic                            Kafka topic (default resources)
+//	-tls                              TLS with the system's certificate authorities
+//	-tls-ca   RIGHTSIZE_TLS_CA        PEM file of the authorities to trust (implies -tls)
+//	-tls-cert RIGHTSIZE_TLS_CERT      PEM file of a client certificate (implies -tls), with
+//	-tls-key  RIGHTSIZE_TLS_KEY       PEM file of its private key
+//	-sasl-mechanism RIGHTSIZE_SASL_MECHANISM  PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512, with
+//	-sasl-user      RIGHTSIZE_SASL_USER       the user; the password only from
+//	                RIGHTSIZE_SASL_PASSWORD   (no flag: a flag's value shows in ps)
 package cli
 
 import (
@@ -43,15 +50,29 @@ func Env(name, def string) string {
 	return def
 }
 
-// Kafka is where a program finds Kafka: the -brokers and -topic flags.
+// Kafka is where a program finds Kafka and how it connects: the -brokers
+// and -topic flags, and the TLS and SASL flags that Security reads.
 type Kafka struct {
 	Brokers string
 	Topic   string
+
+	// TLS switches TLS on with the system's certificate authorities;
+	// TLSCA or TLSCert switch it on too.
+	TLS bool
+	// TLSCA, TLSCert and TLSKey are PEM files: the authorities to trust,
+	// the client certificate and its key.
+	TLSCA, TLSCert, TLSKey string
+	// SASLMechanism and SASLUser authenticate with SASL; the password
+	// comes from RIGHTSIZE_SASL_PASSWORD.
+	SASLMechanism, SASLUser string
 }
 
-// RegisterKafka adds -brokers and -topic to fs. defaultBrokers is used
-// when RIGHTSIZE_BROKERS is unset too; the all-in-one programs pass ""
-// (meaning: start an in-process broker), the others DefaultBrokers.
+// RegisterKafka adds -brokers, -topic and the security flags (-tls,
+// -tls-ca, -tls-cert, -tls-key, -sasl-mechanism, -sasl-user) to fs.
+// defaultBrokers is used when RIGHTSIZE_BROKERS is unset too; the
+// all-in-one programs pass "" (meaning: start an in-process broker), the
+// others DefaultBrokers. ProducerOptions and ConsumerOptions turn the
+// security flags into options.
 func RegisterKafka(fs *flag.FlagSet, defaultBrokers string) *Kafka {
 	k := &Kafka{}
 	what := "Kafka seed brokers, comma-separated (env " + EnvBrokers + ")"
@@ -60,6 +81,7 @@ func RegisterKafka(fs *flag.FlagSet, defaultBrokers string) *Kafka {
 	}
 	fs.StringVar(&k.Brokers, "brokers", Env(EnvBrokers, defaultBrokers), what)
 	fs.StringVar(&k.Topic, "topic", DefaultTopic, "Kafka topic")
+	k.registerSecurity(fs)
 	return k
 }
 
