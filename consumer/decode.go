@@ -6,7 +6,6 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/rightsize/rightsize"
 	"github.com/rightsize/rightsize/internal/wire"
 )
 
@@ -15,35 +14,6 @@ type deadRecord struct {
 	r      *kgo.Record
 	reason Reason
 	err    error
-}
-
-// decode turns one poll's records into a batch, one range per partition,
-// appending samples to samples.
-func (c *Consumer) decode(fetches kgo.Fetches, samples []rightsize.Sample) (rightsize.Batch, []deadRecord) {
-	b := rightsize.Batch{Samples: samples}
-	var dead []deadRecord
-	fetches.EachTopic(func(t kgo.FetchTopic) {
-		id := topicID(t.TopicID)
-		for _, p := range t.Partitions {
-			if len(p.Records) == 0 {
-				continue
-			}
-			n := len(b.Samples)
-			for _, r := range p.Records {
-				var err error
-				if b.Samples, err = wire.Decode(b.Samples, toWire(r)); err != nil {
-					reason := reasonOf(err)
-					dead = append(dead, deadRecord{r, reason, err})
-					c.countMalformed(r, reason, err)
-				}
-			}
-			first, last := p.Records[0], p.Records[len(p.Records)-1]
-			b.Ranges = append(b.Ranges, rightsize.OffsetRange{Topic: t.Topic, TopicID: id, Partition: p.Partition,
-				From: first.Offset, To: last.Offset + 1, Samples: len(b.Samples) - n})
-			c.records.Add(int64(len(p.Records)))
-		}
-	})
-	return b, dead
 }
 
 func toWire(r *kgo.Record) wire.Record {

@@ -4,30 +4,105 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 )
 
-// Stats counts what the consumer has done since New.
+// Stats counts what the consumer has done since New, and says whether it
+// is storing.
 type Stats struct {
 	Records      int64            // records read
 	Samples      int64            // samples delivered to the sinks
 	Batches      int64            // batches delivered
 	Malformed    map[Reason]int64 // records not stored, by reason
 	DeadLettered int64            // of those, copied to the dead-letter topic
+	// WriteTime is the time spent writing batches, failed attempts
+	// included: ΔWriteTime/ΔBatches is the store's write latency.
+	WriteTime time.Duration
+	// Stalled is how long the oldest batch still failing has been
+	// failing (0: every write in hand succeeds); LastError is the error
+	// it last met.
+	Stalled   time.Duration
+	LastError string
+	// BestEffortDropped counts batches a best-effort sink missed because
+	// it fell behind; BestEffortFailed those it failed to take.
+	BestEffortDropped, BestEffortFailed int64
 }
 
 // Stats returns the consumer's counters.
 func (c *Consumer) Stats() Stats {
 	s := Stats{Records: c.records.Load(), Samples: c.samples.Load(), Batches: c.batches.Load(),
-		DeadLettered: c.deadLettered.Load(), Malformed: map[Reason]int64{}}
+		DeadLettered: c.deadLettered.Load(), Malformed: map[Reason]int64{},
+		WriteTime: time.Duration(c.writeNanos.Load())}
 	c.malformed.Range(func(k, v any) bool {
 		s.Malformed[k.(Reason)] = v.(*atomic.Int64).Load()
 		return true
 	})
+	s.Stalled, s.LastError = c.health.state()
+	for _, a := range c.bestEffort {
+		s.BestEffortDropped += a.dropped.Load()
+		s.BestEffortFailed += a.failed.Load()
+	}
 	return s
+}
+
+// health tracks the partitions whose batch in hand keeps failing.
+type health struct {
+	mu      sync.Mutex
+	since   map[topicPartition]time.Time
+	lastErr string
+}
+
+func (h *health) failing(tp topicPartition, err error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.since == nil {
+		h.since = map[topicPartition]time.Time{}
+	}
+	if _, ok := h.since[tp]; !ok {
+		h.since[tp] = time.Now()
+	}
+	h.lastErr = err.Error()
+}
+
+func (h *health) ok(tp topicPartition) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	delete(h.since, tp)
+	if len(h.since) == 0 {
+		h.lastErr = ""
+	}
+}
+
+// state returns how long the oldest failure has lasted and its error.
+func (h *health) state() (time.Duration, string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var oldest time.Time
+	for _, t := range h.since {
+		if oldest.IsZero() || t.Before(oldest) {
+			oldest = t
+		}
+	}
+	if oldest.IsZero() {
+		return 0, ""
+	}
+	return time.Since(oldest), h.lastErr
+}
+
+// stalledFor returns an error matching ErrStalled when a batch has been
+// failing for longer than max (0: never).
+func (h *health) stalledFor(max time.Duration) error {
+	if max <= 0 {
+		return nil
+	}
+	if d, msg := h.state(); d > max {
+		return fmt.Errorf("%w: a batch has failed to be stored for %v (longer than %v): %s", ErrStalled, d.Round(time.Second), max, msg)
+	}
+	return nil
 }
 
 // Lag returns how many records of the consumer's topics have not been
