@@ -34,7 +34,11 @@ func makeTestCgroups(t testing.TB, v2 bool) *testCgroups {
 	if os.Geteuid() != 0 {
 		t.Skipf("creating a cgroup needs root; running as uid %d (the fixture tests cover the parsers)", os.Geteuid())
 	}
-	hs, err := loadHierarchies(newConfig(nil))
+	c, err := newConfig[CgroupOption]("cgroups", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs, err := loadHierarchies(c)
 	if err != nil {
 		t.Skipf("no cgroup hierarchies: %v", err)
 	}

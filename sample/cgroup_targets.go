@@ -24,9 +24,9 @@ import (
 // It returns an error matching ErrNoCgroup, naming p, if no hierarchy has
 // it, and one matching fs.ErrPermission, naming the file, if its files may
 // not be read.
-func NewCgroup(service, p string, opts ...Option) (*Cgroup, error) {
-	c := newConfig(opts)
-	if err := c.validate(service); err != nil {
+func NewCgroup(service, p string, opts ...CgroupOption) (*Cgroup, error) {
+	c, err := newConfig(service, opts)
+	if err != nil {
 		return nil, err
 	}
 	if p == "" {
@@ -60,9 +60,9 @@ func NewCgroup(service, p string, opts ...Option) (*Cgroup, error) {
 // left out (their root measures the whole machine); if it is in the root
 // of all of them the constructor fails: measure the process with
 // NewProcess, or the machine with NewHost.
-func NewProcessCgroup(service string, pid int, opts ...Option) (*Cgroup, error) {
-	c := newConfig(opts)
-	if err := c.validate(service); err != nil {
+func NewProcessCgroup(service string, pid int, opts ...CgroupOption) (*Cgroup, error) {
+	c, err := newConfig(service, opts)
+	if err != nil {
 		return nil, err
 	}
 	target := strconv.Itoa(pid)
@@ -105,9 +105,9 @@ func NewProcessCgroup(service string, pid int, opts ...Option) (*Cgroup, error) 
 //
 // It returns an error matching ErrNoCgroup, naming idOrName, when no running
 // container matches, and ErrAmbiguous when a prefix matches several.
-func NewContainer(service, idOrName string, opts ...Option) (*Cgroup, error) {
-	c := newConfig(opts)
-	if err := c.validate(service); err != nil {
+func NewContainer(service, idOrName string, opts ...CgroupOption) (*Cgroup, error) {
+	c, err := newConfig(service, opts)
+	if err != nil {
 		return nil, err
 	}
 	q := strings.TrimSpace(idOrName)
@@ -168,9 +168,9 @@ func NewContainer(service, idOrName string, opts ...Option) (*Cgroup, error) {
 // user units). It returns an error matching ErrNoCgroup, naming the unit,
 // when the unit has no cgroup (it is not running, or systemd does not manage
 // the cgroups here).
-func NewUnit(service, unit string, opts ...Option) (*Cgroup, error) {
-	c := newConfig(opts)
-	if err := c.validate(service); err != nil {
+func NewUnit(service, unit string, opts ...CgroupOption) (*Cgroup, error) {
+	c, err := newConfig(service, opts)
+	if err != nil {
 		return nil, err
 	}
 	if unit == "" || strings.ContainsAny(unit, "/\x00") {
@@ -203,9 +203,9 @@ func NewUnit(service, unit string, opts ...Option) (*Cgroup, error) {
 // (/kubepods/burstable/pod<uid>) and "kubepods-<qos>-pod<uid with '_' for
 // '-'>.slice" with the systemd driver. It returns an error matching
 // ErrNoCgroup, naming the UID, when this node runs no such pod.
-func NewPod(service, uid string, opts ...Option) (*Cgroup, error) {
-	c := newConfig(opts)
-	if err := c.validate(service); err != nil {
+func NewPod(service, uid string, opts ...CgroupOption) (*Cgroup, error) {
+	c, err := newConfig(service, opts)
+	if err != nil {
 		return nil, err
 	}
 	uid = strings.ToLower(strings.TrimSpace(uid))
@@ -248,9 +248,9 @@ func findPod(c *config, uid string) ([]*hierarchy, map[*hierarchy]string, error)
 // (/var/log/pods/<namespace>_<pod>_<uid> and
 // /var/log/containers/<pod>_<namespace>_<name>-<id>.log, below the host
 // root), which every CRI runtime's kubelet keeps.
-func NewPodContainer(service, podUID, container string, opts ...Option) (*Cgroup, error) {
-	c := newConfig(opts)
-	if err := c.validate(service); err != nil {
+func NewPodContainer(service, podUID, container string, opts ...CgroupOption) (*Cgroup, error) {
+	c, err := newConfig(service, opts)
+	if err != nil {
 		return nil, err
 	}
 	podUID = strings.ToLower(strings.TrimSpace(podUID))

@@ -27,8 +27,8 @@ const (
 // fixtureHost returns options pointing a cgroup sampler at a fixture host
 // tree (testdata/v1 or testdata/v2): its proc/self/mountinfo and its
 // sys/fs/cgroup, var/lib/docker and var/log below it.
-func fixtureHost(root string, more ...Option) []Option {
-	return append([]Option{WithProcRoot(filepath.Join(root, "proc")), WithHostRoot(root)}, more...)
+func fixtureHost(root string, more ...CgroupOption) []CgroupOption {
+	return append([]CgroupOption{WithProcRoot(filepath.Join(root, "proc")), WithHostRoot(root)}, more...)
 }
 
 // TestCgroupFixtureV2 reads a Docker container's cgroup on a v2 host,
@@ -147,30 +147,30 @@ func TestCgroupResolve(t *testing.T) {
 	podSlice := "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod6b9f1a0e_3c2d_4e5f_8a7b_9c0d1e2f3a4b.slice"
 	for _, tc := range []struct {
 		name string
-		new  func(opts []Option) (*Cgroup, error)
+		new  func(opts []CgroupOption) (*Cgroup, error)
 		host string
 		rels []string // cgroup path per hierarchy found
 	}{
-		{"container by ID", func(o []Option) (*Cgroup, error) { return NewContainer("s", webID, o...) }, "v2", []string{"/system.slice/docker-" + webID + ".scope"}},
-		{"container by upper-case prefix", func(o []Option) (*Cgroup, error) { return NewContainer("s", "AB1257", o...) }, "v2", []string{"/system.slice/docker-" + webID + ".scope"}},
-		{"container by name", func(o []Option) (*Cgroup, error) { return NewContainer("s", "web-2", o...) }, "v2", []string{"/system.slice/docker-" + web2ID + ".scope"}},
-		{"pod container by ID (containerd)", func(o []Option) (*Cgroup, error) { return NewContainer("s", appID[:10], o...) }, "v2", []string{podSlice + "/cri-containerd-" + appID + ".scope"}},
-		{"unit", func(o []Option) (*Cgroup, error) { return NewUnit("s", "nginx", o...) }, "v2", []string{"/system.slice/nginx.service"}},
-		{"unit without pids or memory", func(o []Option) (*Cgroup, error) { return NewUnit("s", "bare.service", o...) }, "v2", []string{"/system.slice/bare.service"}},
-		{"pod", func(o []Option) (*Cgroup, error) { return NewPod("s", strings.ToUpper(podUID), o...) }, "v2", []string{podSlice}},
-		{"pod container by name", func(o []Option) (*Cgroup, error) { return NewPodContainer("s", podUID, "app", o...) }, "v2", []string{podSlice + "/cri-containerd-" + appID + ".scope"}},
-		{"pod container by ID", func(o []Option) (*Cgroup, error) { return NewPodContainer("s", podUID, sidecarID[:8], o...) }, "v2", []string{podSlice + "/cri-containerd-" + sidecarID + ".scope"}},
-		{"cgroup path", func(o []Option) (*Cgroup, error) { return NewCgroup("s", "system.slice/nginx.service", o...) }, "v2", []string{"/system.slice/nginx.service"}},
-		{"cgroup directory", func(o []Option) (*Cgroup, error) {
+		{"container by ID", func(o []CgroupOption) (*Cgroup, error) { return NewContainer("s", webID, o...) }, "v2", []string{"/system.slice/docker-" + webID + ".scope"}},
+		{"container by upper-case prefix", func(o []CgroupOption) (*Cgroup, error) { return NewContainer("s", "AB1257", o...) }, "v2", []string{"/system.slice/docker-" + webID + ".scope"}},
+		{"container by name", func(o []CgroupOption) (*Cgroup, error) { return NewContainer("s", "web-2", o...) }, "v2", []string{"/system.slice/docker-" + web2ID + ".scope"}},
+		{"pod container by ID (containerd)", func(o []CgroupOption) (*Cgroup, error) { return NewContainer("s", appID[:10], o...) }, "v2", []string{podSlice + "/cri-containerd-" + appID + ".scope"}},
+		{"unit", func(o []CgroupOption) (*Cgroup, error) { return NewUnit("s", "nginx", o...) }, "v2", []string{"/system.slice/nginx.service"}},
+		{"unit without pids or memory", func(o []CgroupOption) (*Cgroup, error) { return NewUnit("s", "bare.service", o...) }, "v2", []string{"/system.slice/bare.service"}},
+		{"pod", func(o []CgroupOption) (*Cgroup, error) { return NewPod("s", strings.ToUpper(podUID), o...) }, "v2", []string{podSlice}},
+		{"pod container by name", func(o []CgroupOption) (*Cgroup, error) { return NewPodContainer("s", podUID, "app", o...) }, "v2", []string{podSlice + "/cri-containerd-" + appID + ".scope"}},
+		{"pod container by ID", func(o []CgroupOption) (*Cgroup, error) { return NewPodContainer("s", podUID, sidecarID[:8], o...) }, "v2", []string{podSlice + "/cri-containerd-" + sidecarID + ".scope"}},
+		{"cgroup path", func(o []CgroupOption) (*Cgroup, error) { return NewCgroup("s", "system.slice/nginx.service", o...) }, "v2", []string{"/system.slice/nginx.service"}},
+		{"cgroup directory", func(o []CgroupOption) (*Cgroup, error) {
 			return NewCgroup("s", "testdata/v2/sys/fs/cgroup/system.slice/nginx.service", o...)
 		}, "v2", []string{"/system.slice/nginx.service"}},
-		{"process", func(o []Option) (*Cgroup, error) { return NewProcessCgroup("s", 4242, o...) }, "v2", []string{"/system.slice/docker-" + webID + ".scope"}},
+		{"process", func(o []CgroupOption) (*Cgroup, error) { return NewProcessCgroup("s", 4242, o...) }, "v2", []string{"/system.slice/docker-" + webID + ".scope"}},
 
-		{"v1 container", func(o []Option) (*Cgroup, error) { return NewContainer("s", dbID, o...) }, "v1", []string{"/docker/" + dbID, "/docker/" + dbID, "/docker/" + dbID, "/docker/" + dbID}},
-		{"v1 pod", func(o []Option) (*Cgroup, error) { return NewPod("s", podUID, o...) }, "v1", []string{"/kubepods/burstable/pod" + podUID, "/kubepods/burstable/pod" + podUID, "/kubepods/burstable/pod" + podUID, "/kubepods/burstable/pod" + podUID}},
-		{"v1 pod container", func(o []Option) (*Cgroup, error) { return NewPodContainer("s", podUID, appID, o...) }, "v1", []string{"/kubepods/burstable/pod" + podUID + "/" + appID, "/kubepods/burstable/pod" + podUID + "/" + appID, "/kubepods/burstable/pod" + podUID + "/" + appID, "/kubepods/burstable/pod" + podUID + "/" + appID}},
-		{"v1 unit", func(o []Option) (*Cgroup, error) { return NewUnit("s", "nginx.service", o...) }, "v1", []string{"/system.slice/nginx.service", "/system.slice/nginx.service", "/system.slice/nginx.service", "/system.slice/nginx.service"}},
-		{"v1 process", func(o []Option) (*Cgroup, error) { return NewProcessCgroup("s", 4242, o...) }, "v1", []string{"/docker/" + dbID, "/docker/" + dbID, "/docker/" + dbID, "/docker/" + dbID}},
+		{"v1 container", func(o []CgroupOption) (*Cgroup, error) { return NewContainer("s", dbID, o...) }, "v1", []string{"/docker/" + dbID, "/docker/" + dbID, "/docker/" + dbID, "/docker/" + dbID}},
+		{"v1 pod", func(o []CgroupOption) (*Cgroup, error) { return NewPod("s", podUID, o...) }, "v1", []string{"/kubepods/burstable/pod" + podUID, "/kubepods/burstable/pod" + podUID, "/kubepods/burstable/pod" + podUID, "/kubepods/burstable/pod" + podUID}},
+		{"v1 pod container", func(o []CgroupOption) (*Cgroup, error) { return NewPodContainer("s", podUID, appID, o...) }, "v1", []string{"/kubepods/burstable/pod" + podUID + "/" + appID, "/kubepods/burstable/pod" + podUID + "/" + appID, "/kubepods/burstable/pod" + podUID + "/" + appID, "/kubepods/burstable/pod" + podUID + "/" + appID}},
+		{"v1 unit", func(o []CgroupOption) (*Cgroup, error) { return NewUnit("s", "nginx.service", o...) }, "v1", []string{"/system.slice/nginx.service", "/system.slice/nginx.service", "/system.slice/nginx.service", "/system.slice/nginx.service"}},
+		{"v1 process", func(o []CgroupOption) (*Cgroup, error) { return NewProcessCgroup("s", 4242, o...) }, "v1", []string{"/docker/" + dbID, "/docker/" + dbID, "/docker/" + dbID, "/docker/" + dbID}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, err := tc.new(fixtureHost("testdata/" + tc.host))
@@ -194,29 +194,29 @@ func TestCgroupResolve(t *testing.T) {
 func TestCgroupResolveErrors(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		new  func(opts []Option) (*Cgroup, error)
+		new  func(opts []CgroupOption) (*Cgroup, error)
 		host string
 		is   error
 		says string
 	}{
-		{"unknown container", func(o []Option) (*Cgroup, error) { return NewContainer("s", "nope", o...) }, "v2", ErrNoCgroup, "sample: container nope: no such cgroup: no running container has that ID or name"},
-		{"stopped container", func(o []Option) (*Cgroup, error) { return NewContainer("s", "stopped", o...) }, "v2", ErrNoCgroup, "is not running"},
-		{"ambiguous prefix", func(o []Option) (*Cgroup, error) { return NewContainer("s", "ab12", o...) }, "v2", ErrAmbiguous, "matches containers ab1257f6eb2f, ab12fdee8308"},
-		{"CRI-O monitor is no container", func(o []Option) (*Cgroup, error) { return NewContainer("s", dbID, o...) }, "v2", ErrNoCgroup, "container " + dbID},
-		{"unknown unit", func(o []Option) (*Cgroup, error) { return NewUnit("s", "missing", o...) }, "v2", ErrNoCgroup, "unit missing.service: no such cgroup"},
-		{"bad unit", func(o []Option) (*Cgroup, error) { return NewUnit("s", "a/b", o...) }, "v2", nil, "not a systemd unit name"},
-		{"unknown pod", func(o []Option) (*Cgroup, error) { return NewPod("s", "0000-1111", o...) }, "v2", ErrNoCgroup, "pod 0000-1111: no such cgroup"},
-		{"bad pod UID", func(o []Option) (*Cgroup, error) { return NewPod("s", "frontend", o...) }, "v2", nil, "not a pod UID"},
-		{"unknown pod container", func(o []Option) (*Cgroup, error) { return NewPodContainer("s", podUID, "db", o...) }, "v2", ErrNoCgroup, "container " + podUID + "/db"},
-		{"unknown cgroup", func(o []Option) (*Cgroup, error) { return NewCgroup("s", "/nope.slice", o...) }, "v2", ErrNoCgroup, "cgroup /nope.slice: no such cgroup in (cgroup2 testdata/v2/sys/fs/cgroup)"},
-		{"process in the root cgroup", func(o []Option) (*Cgroup, error) { return NewProcessCgroup("s", 7, o...) }, "v2", ErrNoCgroup, "root cgroup"},
-		{"no such process", func(o []Option) (*Cgroup, error) { return NewProcessCgroup("s", 99999, o...) }, "v2", ErrNoProcess, "pid 99999"},
-		{"no mountinfo", func(o []Option) (*Cgroup, error) { return NewCgroup("s", "/x", o...) }, "proc", fs.ErrNotExist, "mountinfo"},
+		{"unknown container", func(o []CgroupOption) (*Cgroup, error) { return NewContainer("s", "nope", o...) }, "v2", ErrNoCgroup, "sample: container nope: no such cgroup: no running container has that ID or name"},
+		{"stopped container", func(o []CgroupOption) (*Cgroup, error) { return NewContainer("s", "stopped", o...) }, "v2", ErrNoCgroup, "is not running"},
+		{"ambiguous prefix", func(o []CgroupOption) (*Cgroup, error) { return NewContainer("s", "ab12", o...) }, "v2", ErrAmbiguous, "matches containers ab1257f6eb2f, ab12fdee8308"},
+		{"CRI-O monitor is no container", func(o []CgroupOption) (*Cgroup, error) { return NewContainer("s", dbID, o...) }, "v2", ErrNoCgroup, "container " + dbID},
+		{"unknown unit", func(o []CgroupOption) (*Cgroup, error) { return NewUnit("s", "missing", o...) }, "v2", ErrNoCgroup, "unit missing.service: no such cgroup"},
+		{"bad unit", func(o []CgroupOption) (*Cgroup, error) { return NewUnit("s", "a/b", o...) }, "v2", nil, "not a systemd unit name"},
+		{"unknown pod", func(o []CgroupOption) (*Cgroup, error) { return NewPod("s", "0000-1111", o...) }, "v2", ErrNoCgroup, "pod 0000-1111: no such cgroup"},
+		{"bad pod UID", func(o []CgroupOption) (*Cgroup, error) { return NewPod("s", "frontend", o...) }, "v2", nil, "not a pod UID"},
+		{"unknown pod container", func(o []CgroupOption) (*Cgroup, error) { return NewPodContainer("s", podUID, "db", o...) }, "v2", ErrNoCgroup, "container " + podUID + "/db"},
+		{"unknown cgroup", func(o []CgroupOption) (*Cgroup, error) { return NewCgroup("s", "/nope.slice", o...) }, "v2", ErrNoCgroup, "cgroup /nope.slice: no such cgroup in (cgroup2 testdata/v2/sys/fs/cgroup)"},
+		{"process in the root cgroup", func(o []CgroupOption) (*Cgroup, error) { return NewProcessCgroup("s", 7, o...) }, "v2", ErrNoCgroup, "root cgroup"},
+		{"no such process", func(o []CgroupOption) (*Cgroup, error) { return NewProcessCgroup("s", 99999, o...) }, "v2", ErrNoProcess, "pid 99999"},
+		{"no mountinfo", func(o []CgroupOption) (*Cgroup, error) { return NewCgroup("s", "/x", o...) }, "proc", fs.ErrNotExist, "mountinfo"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			opts := fixtureHost("testdata/" + tc.host)
 			if tc.host == "proc" {
-				opts = []Option{WithProcRoot("testdata/proc")}
+				opts = []CgroupOption{WithProcRoot("testdata/proc")}
 			}
 			s, err := tc.new(opts)
 			if err == nil {

@@ -43,9 +43,9 @@ var _ Sampler = (*Host)(nil)
 // /proc/stat and /proc/meminfo), WithHostRoot and WithDiskPath (for
 // disk.percent), WithClock and the labelling options. It reads everything
 // once and fails if any of it cannot be read.
-func NewHost(service string, opts ...Option) (*Host, error) {
-	c := newConfig(opts)
-	if err := c.validate(service); err != nil {
+func NewHost(service string, opts ...HostOption) (*Host, error) {
+	c, err := newConfig(service, opts)
+	if err != nil {
 		return nil, err
 	}
 	h := &Host{

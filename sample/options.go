@@ -1,101 +1,126 @@
 package sample
 
-import (
-	"errors"
-	"fmt"
-	"os"
-	"path/filepath"
-	"time"
+import "time"
 
-	"github.com/rightsize/rightsize"
-	"github.com/rightsize/rightsize/internal/clip"
+// Options are values of small interfaces named after the constructors that
+// take them, so that an option a constructor has no use for (a Docker
+// directory given to NewProcess, say) does not compile:
+//
+//	type           taken by                                  options
+//	Option         every sampler                             WithTask, WithInstance
+//	CommonOption   every sampler and NewScanner              WithProcRoot, WithClock
+//	ProcessOption  NewProcess, NewPIDFile, NewProcessMatch   WithScanner
+//	CgroupOption   NewCgroup, NewProcessCgroup, NewContainer,
+//	               NewUnit, NewPod, NewPodContainer          WithMountInfo, WithDockerRoot
+//	HostFSOption   the cgroup samplers and NewHost           WithHostRoot
+//	HostOption     NewHost                                   WithDiskPath
+//	ScannerOption  NewScanner                                WithScanMaxAge
+//
+// Wider types satisfy the narrower ones: every Option is a ProcessOption, a
+// CgroupOption and a HostOption. New takes any SamplerOption and gives each
+// to the constructor of the target's kind when it is one of its options.
+
+// A SamplerOption configures one sampler constructor or more: it is the
+// type of every option but WithScanMaxAge. New takes any.
+type SamplerOption interface{ apply(*config) }
+
+// A ProcessOption configures the process samplers: NewProcess, NewPIDFile
+// and NewProcessMatch. Every Option is one.
+type ProcessOption interface {
+	SamplerOption
+	processOption()
+}
+
+// A CgroupOption configures the cgroup samplers: NewCgroup,
+// NewProcessCgroup, NewContainer, NewUnit, NewPod and NewPodContainer.
+// Every Option is one.
+type CgroupOption interface {
+	SamplerOption
+	cgroupOption()
+}
+
+// A HostOption configures NewHost. Every Option is one.
+type HostOption interface {
+	SamplerOption
+	hostOption()
+}
+
+// An Option configures every sampler of this package: it is a
+// ProcessOption, a CgroupOption and a HostOption.
+type Option interface {
+	ProcessOption
+	CgroupOption
+	HostOption
+}
+
+// A HostFSOption configures the samplers that read the host's file
+// systems beyond /proc: it is a CgroupOption and a HostOption.
+type HostFSOption interface {
+	CgroupOption
+	HostOption
+}
+
+// A ScannerOption configures NewScanner.
+type ScannerOption interface{ applyScanner(*config) }
+
+// A CommonOption configures every sampler and NewScanner: it is an Option
+// and a ScannerOption.
+type CommonOption interface {
+	Option
+	ScannerOption
+}
+
+// The values the option functions return: an apply function, and the
+// markers of the constructors that take it.
+type (
+	optionFunc func(*config)
+	forProcess struct{}
+	forCgroup  struct{}
+	forHost    struct{}
+
+	samplerOpt struct {
+		optionFunc
+		forProcess
+		forCgroup
+		forHost
+	}
+	commonOpt  struct{ samplerOpt }
+	processOpt struct {
+		optionFunc
+		forProcess
+	}
+	cgroupOpt struct {
+		optionFunc
+		forCgroup
+	}
+	hostOpt struct {
+		optionFunc
+		forHost
+	}
+	hostFSOpt struct {
+		optionFunc
+		forCgroup
+		forHost
+	}
+	scannerOpt func(*config)
 )
 
-// Option configures a sampler or a Scanner. One Option type serves every
-// constructor of this package; an option that does not apply to what is
-// being built (a Docker directory for a process sampler, say) is ignored.
-type Option interface{ apply(*config) }
+func (f optionFunc) apply(c *config)        { f(c) }
+func (forProcess) processOption()           {}
+func (forCgroup) cgroupOption()             {}
+func (forHost) hostOption()                 {}
+func (o commonOpt) applyScanner(c *config)  { o.apply(c) }
+func (f scannerOpt) applyScanner(c *config) { f(c) }
 
-type optionFunc func(*config)
-
-func (f optionFunc) apply(c *config) { f(c) }
-
-// config is what the options set. Its zero value is not usable: newConfig
-// fills in the defaults.
-type config struct {
-	task      string
-	instance  string
-	instSet   bool
-	procRoot  string
-	mountinfo string // "" means <procRoot>/self/mountinfo
-	hostRoot  string
-	docker    string
-	diskPath  string
-	now       func() time.Time
-	scanner   *Scanner
-	maxAge    time.Duration
-}
-
-// WithTask sets the Task of every sample: the unit of work the service runs
-// for (an image ID in the seed). Default: empty, for long-running services.
-func WithTask(task string) Option { return optionFunc(func(c *config) { c.task = task }) }
-
-// WithInstance sets the Instance of every sample: where the service runs
-// (host, pod or container name), so that replicas stay apart. Default: the
-// host name (os.Hostname); empty if it cannot be read.
-func WithInstance(instance string) Option {
-	return optionFunc(func(c *config) { c.instance, c.instSet = instance, true })
-}
-
-// WithProcRoot sets the directory where the proc file system is mounted.
-// Default: "/proc". A sampler running in a container that sees the host's
-// proc file system at /host/proc uses WithProcRoot("/host/proc"); tests
-// point it at a fixture tree.
-func WithProcRoot(dir string) Option { return optionFunc(func(c *config) { c.procRoot = dir }) }
-
-// WithMountInfo sets the file the cgroup samplers read the cgroup mounts
-// from, in the format of /proc/<pid>/mountinfo. Default:
-// "<proc root>/self/mountinfo", the mounts this process sees. A sampler in a
-// container that watches the host uses the host's view, for example
-// WithMountInfo("/host/proc/1/mountinfo") with WithHostRoot("/host").
-func WithMountInfo(path string) Option { return optionFunc(func(c *config) { c.mountinfo = path }) }
-
-// WithHostRoot sets a directory prepended to every host path the cgroup
-// samplers use: the mount points read from mountinfo, Docker's state
-// directory and the kubelet's log directories. Default: none (the paths are
-// used as they are). Use it when the host's file systems are mounted below a
-// directory (WithHostRoot("/host")) and in tests with fixture trees.
-func WithHostRoot(dir string) Option { return optionFunc(func(c *config) { c.hostRoot = dir }) }
-
-// WithDockerRoot sets Docker's state directory, where NewContainer looks up
-// container names (containers/*/config.v2.json). Default: "/var/lib/docker",
-// below the host root if one is set.
-func WithDockerRoot(dir string) Option { return optionFunc(func(c *config) { c.docker = dir }) }
-
-// WithDiskPath sets the file system whose usage the host sampler reports as
-// disk.percent. Default: "/", below the host root if one is set.
-func WithDiskPath(path string) Option { return optionFunc(func(c *config) { c.diskPath = path }) }
-
-// WithClock sets the function samplers read the time from. Rates are
-// computed over the difference of two of its readings, so it should carry a
-// monotonic clock reading, as time.Now's do. Default: time.Now. Tests use a
-// fake clock to get exact rates from fixture trees.
-func WithClock(now func() time.Time) Option { return optionFunc(func(c *config) { c.now = now }) }
-
-// WithScanner makes a process sampler read the process table through s,
-// which shares one scan of /proc between all the samplers that use it: with
-// twenty services sampled every second the table is read once a second, not
-// twenty times. Default: each process sampler scans on its own. The
-// sampler then uses s's proc root and clock: a WithProcRoot that differs
-// from s's is an error, WithClock is ignored.
-func WithScanner(s *Scanner) Option { return optionFunc(func(c *config) { c.scanner = s }) }
-
-// WithScanMaxAge sets how long a Scanner's reading of the process table
-// serves the samplers that share it: a sampler asking within that time gets
-// the same reading, one asking later causes a new scan. Keep it well below
-// the sampling interval (at most half of it). Default: 200ms. Applies to
-// NewScanner only.
-func WithScanMaxAge(d time.Duration) Option { return optionFunc(func(c *config) { c.maxAge = d }) }
+var (
+	_ Option        = samplerOpt{}
+	_ CommonOption  = commonOpt{}
+	_ ProcessOption = processOpt{}
+	_ CgroupOption  = cgroupOpt{}
+	_ HostOption    = hostOpt{}
+	_ HostFSOption  = hostFSOpt{}
+	_ ScannerOption = scannerOpt(nil)
+)
 
 // Defaults of the options.
 const (
@@ -106,69 +131,81 @@ const (
 	defaultKubeLogRoot = "/var/log"
 )
 
-func newConfig(opts []Option) *config {
-	c := &config{procRoot: DefaultProcRoot, maxAge: DefaultScanMaxAge}
-	for _, o := range opts {
-		if o != nil {
-			o.apply(c)
-		}
-	}
-	if !c.instSet {
-		c.instance, _ = os.Hostname()
-	}
-	if c.now == nil {
-		c.now = time.Now
-	}
-	if c.docker == "" {
-		c.docker = DefaultDockerRoot
-	}
-	if c.diskPath == "" {
-		c.diskPath = defaultDiskPath
-	}
-	return c
+// WithTask sets the Task of every sample: the unit of work the service runs
+// for (an image ID in the seed). Default: empty, for long-running services.
+func WithTask(task string) Option {
+	return samplerOpt{optionFunc: func(c *config) { c.task = task }}
 }
 
-// mountinfoPath is the mountinfo file the cgroup samplers read.
-func (c *config) mountinfoPath() string {
-	if c.mountinfo != "" {
-		return c.mountinfo
-	}
-	return filepath.Join(c.procRoot, "self", "mountinfo")
+// WithInstance sets the Instance of every sample: where the service runs
+// (host, pod or container name), so that replicas stay apart. Default: the
+// host name (os.Hostname); empty if it cannot be read.
+func WithInstance(instance string) Option {
+	return samplerOpt{optionFunc: func(c *config) { c.instance, c.instSet = instance, true }}
 }
 
-// host returns path below the host root.
-func (c *config) host(path string) string {
-	if c.hostRoot == "" {
-		return path
-	}
-	return filepath.Join(c.hostRoot, path)
+// WithProcRoot sets the directory where the proc file system is mounted.
+// Default: "/proc". A sampler running in a container that sees the host's
+// proc file system at /host/proc uses WithProcRoot("/host/proc"); tests
+// point it at a fixture tree.
+func WithProcRoot(dir string) CommonOption {
+	return commonOpt{samplerOpt{optionFunc: func(c *config) { c.procRoot = dir }}}
 }
 
-// validate checks the labels every sample will carry, so that a bad service
-// name is reported by the constructor, not by every tick.
-func (c *config) validate(service string) error {
-	s := rightsize.Sample{Service: service, Task: c.task, Instance: c.instance, Resource: rightsize.CPU, Time: time.Unix(1, 0)}
-	if err := s.Validate(); err != nil {
-		return fmt.Errorf("sample: service %q: %w", clip.String(service, 60), err)
-	}
-	if c.procRoot == "" {
-		return errors.New("sample: proc root is empty")
-	}
-	if c.maxAge < 0 {
-		return fmt.Errorf("sample: scan max age %v is negative", c.maxAge)
-	}
-	return nil
+// WithClock sets the function samplers and Scanners read the time from.
+// Rates are computed over the difference of two of its readings, so it
+// should carry a monotonic clock reading, as time.Now's do. Default:
+// time.Now. Tests use a fake clock to get exact rates from fixture trees.
+func WithClock(now func() time.Time) CommonOption {
+	return commonOpt{samplerOpt{optionFunc: func(c *config) { c.now = now }}}
 }
 
-// labels makes the samples of one tick.
-type labels struct {
-	task, service, instance string
+// WithScanner makes a process sampler read the process table through s,
+// which shares one scan of /proc between all the samplers that use it: with
+// twenty services sampled every second the table is read once a second, not
+// twenty times. Default: each process sampler scans on its own. The
+// sampler then uses s's proc root and clock: a WithProcRoot that differs
+// from s's is an error, and s's clock times the readings.
+func WithScanner(s *Scanner) ProcessOption {
+	return processOpt{optionFunc: func(c *config) { c.scanner = s }}
 }
 
-func (c *config) labels(service string) labels {
-	return labels{task: c.task, service: service, instance: c.instance}
+// WithMountInfo sets the file the cgroup samplers read the cgroup mounts
+// from, in the format of /proc/<pid>/mountinfo. Default:
+// "<proc root>/self/mountinfo", the mounts this process sees. A sampler in a
+// container that watches the host uses the host's view, for example
+// WithMountInfo("/host/proc/1/mountinfo") with WithHostRoot("/host").
+func WithMountInfo(path string) CgroupOption {
+	return cgroupOpt{optionFunc: func(c *config) { c.mountinfo = path }}
 }
 
-func (l labels) sample(resource string, value float64, t time.Time) rightsize.Sample {
-	return rightsize.Sample{Task: l.task, Service: l.service, Instance: l.instance, Resource: resource, Value: value, Time: t}
+// WithDockerRoot sets Docker's state directory, where NewContainer looks up
+// container names (containers/*/config.v2.json). Default: "/var/lib/docker",
+// below the host root if one is set.
+func WithDockerRoot(dir string) CgroupOption {
+	return cgroupOpt{optionFunc: func(c *config) { c.docker = dir }}
+}
+
+// WithHostRoot sets a directory prepended to every host path the cgroup
+// samplers and NewHost use: the mount points read from mountinfo, Docker's
+// state directory, the kubelet's log directories and the disk path.
+// Default: none (the paths are used as they are). Use it when the host's
+// file systems are mounted below a directory (WithHostRoot("/host")) and in
+// tests with fixture trees.
+func WithHostRoot(dir string) HostFSOption {
+	return hostFSOpt{optionFunc: func(c *config) { c.hostRoot = dir }}
+}
+
+// WithDiskPath sets the file system whose usage the host sampler reports as
+// disk.percent. Default: "/", below the host root if one is set.
+func WithDiskPath(path string) HostOption {
+	return hostOpt{optionFunc: func(c *config) { c.diskPath = path }}
+}
+
+// WithScanMaxAge sets how long a Scanner's reading of the process table
+// serves the samplers that share it: a sampler asking within that time gets
+// the same reading, one asking later causes a new scan. Keep it well below
+// the sampling interval (at most half of it). Default: 200ms.
+func WithScanMaxAge(d time.Duration) ScannerOption {
+	return scannerOpt(func(c *config) { c.maxAge = d })
 }

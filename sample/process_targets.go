@@ -13,9 +13,9 @@ import (
 // roots of the tree are found at every tick (a PID, the PID a file holds,
 // the processes a pattern matches).
 
-func newProcess(service string, opts []Option) (*Process, *config, error) {
-	c := newConfig(opts)
-	if err := c.validate(service); err != nil {
+func newProcess(service string, opts []ProcessOption) (*Process, *config, error) {
+	c, err := newConfig(service, opts)
+	if err != nil {
 		return nil, nil, err
 	}
 	sc := c.scanner
@@ -34,7 +34,7 @@ func newProcess(service string, opts []Option) (*Process, *config, error) {
 // It returns an error matching ErrNoProcess, naming the PID, if the process
 // does not exist. When the process exits, Sample returns ErrGone: the
 // series ends, even if some of its descendants live on.
-func NewProcess(service string, pid int, opts ...Option) (*Process, error) {
+func NewProcess(service string, pid int, opts ...ProcessOption) (*Process, error) {
 	p, c, err := newProcess(service, opts)
 	if err != nil {
 		return nil, err
@@ -63,7 +63,7 @@ func NewProcess(service string, pid int, opts ...Option) (*Process, error) {
 // process (ErrNoProcess). Later, while the file is missing or names no
 // running process, Sample returns no samples and an error that does not end
 // the series.
-func NewPIDFile(service, path string, opts ...Option) (*Process, error) {
+func NewPIDFile(service, path string, opts ...ProcessOption) (*Process, error) {
 	p, c, err := newProcess(service, opts)
 	if err != nil {
 		return nil, err
@@ -114,7 +114,7 @@ func NewPIDFile(service, path string, opts ...Option) (*Process, error) {
 //
 // While no process matches, Sample returns no samples and an error matching
 // ErrNoMatch; that does not end the series.
-func NewProcessMatch(service, pattern string, opts ...Option) (*Process, error) {
+func NewProcessMatch(service, pattern string, opts ...ProcessOption) (*Process, error) {
 	p, c, err := newProcess(service, opts)
 	if err != nil {
 		return nil, err

@@ -41,9 +41,9 @@ type Scanner struct {
 
 // NewScanner returns a Scanner for samplers to share. It uses the options
 // WithProcRoot, WithClock and WithScanMaxAge.
-func NewScanner(opts ...Option) (*Scanner, error) {
-	c := newConfig(opts)
-	if err := c.validate("scanner"); err != nil {
+func NewScanner(opts ...ScannerOption) (*Scanner, error) {
+	c, err := newScannerConfig(opts)
+	if err != nil {
 		return nil, err
 	}
 	return newScanner(c.procRoot, c.now, c.maxAge), nil

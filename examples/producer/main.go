@@ -103,8 +103,8 @@ func main() {
 		if len(ts) > 1 {
 			inst = *instance + "/" + t.kind + ":" + t.value
 		}
-		opts := []sample.Option{sample.WithTask(task), sample.WithInstance(inst), sample.WithScanner(scanner)}
-		s, err := newSampler(service, t, *podContainer, opts)
+		opts := []sample.Option{sample.WithTask(task), sample.WithInstance(inst)}
+		s, err := newSampler(service, t, *podContainer, scanner, opts)
 		if err != nil {
 			fail(err)
 		}
@@ -130,31 +130,37 @@ func main() {
 	}
 }
 
-func newSampler(service string, t target, podContainer string, opts []sample.Option) (sample.Sampler, error) {
+func newSampler(service string, t target, podContainer string, scanner *sample.Scanner, opts []sample.Option) (sample.Sampler, error) {
+	processOpts := []sample.ProcessOption{sample.WithScanner(scanner)}
+	cgroupOpts := []sample.CgroupOption{}
+	hostOpts := []sample.HostOption{}
+	for _, o := range opts {
+		processOpts, cgroupOpts, hostOpts = append(processOpts, o), append(cgroupOpts, o), append(hostOpts, o)
+	}
 	switch t.kind {
 	case "pid":
 		pid, err := strconv.Atoi(t.value)
 		if err != nil || pid <= 0 {
 			return nil, fmt.Errorf("-pid %q: want a positive process ID", t.value)
 		}
-		return sample.NewProcess(service, pid, opts...)
+		return sample.NewProcess(service, pid, processOpts...)
 	case "pidfile":
-		return sample.NewPIDFile(service, t.value, opts...)
+		return sample.NewPIDFile(service, t.value, processOpts...)
 	case "match":
-		return sample.NewProcessMatch(service, t.value, opts...)
+		return sample.NewProcessMatch(service, t.value, processOpts...)
 	case "cgroup":
-		return sample.NewCgroup(service, t.value, opts...)
+		return sample.NewCgroup(service, t.value, cgroupOpts...)
 	case "container":
-		return sample.NewContainer(service, t.value, opts...)
+		return sample.NewContainer(service, t.value, cgroupOpts...)
 	case "unit":
-		return sample.NewUnit(service, t.value, opts...)
+		return sample.NewUnit(service, t.value, cgroupOpts...)
 	case "pod":
 		if podContainer != "" {
-			return sample.NewPodContainer(service, t.value, podContainer, opts...)
+			return sample.NewPodContainer(service, t.value, podContainer, cgroupOpts...)
 		}
-		return sample.NewPod(service, t.value, opts...)
+		return sample.NewPod(service, t.value, cgroupOpts...)
 	case "host":
-		return sample.NewHost(service, opts...)
+		return sample.NewHost(service, hostOpts...)
 	}
 	return nil, fmt.Errorf("unknown target kind %q", t.kind)
 }
