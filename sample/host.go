@@ -29,7 +29,7 @@ import (
 type Host struct {
 	labels   labels
 	now      func() time.Time
-	ctx      context.Context // carries gopsutil's proc root; never cancelled
+	env      common.EnvMap // gopsutil's proc root, added to the caller's context
 	diskPath string
 
 	prev     cpu.TimesStat
@@ -51,16 +51,17 @@ func NewHost(service string, opts ...HostOption) (*Host, error) {
 	h := &Host{
 		labels:   c.labels(service),
 		now:      c.now,
-		ctx:      context.WithValue(context.Background(), common.EnvKey, common.EnvMap{common.HostProcEnvKey: c.procRoot}),
+		env:      common.EnvMap{common.HostProcEnvKey: c.procRoot},
 		diskPath: c.host(c.diskPath),
 	}
-	if _, err := cpu.TimesWithContext(h.ctx, false); err != nil {
+	ctx := h.context(context.Background())
+	if _, err := cpu.TimesWithContext(ctx, false); err != nil {
 		return nil, &TargetError{"host", c.procRoot, fmt.Errorf("cpu: %w", err)}
 	}
-	if _, err := mem.VirtualMemoryWithContext(h.ctx); err != nil {
+	if _, err := mem.VirtualMemoryWithContext(ctx); err != nil {
 		return nil, &TargetError{"host", c.procRoot, fmt.Errorf("memory: %w", err)}
 	}
-	if _, err := disk.UsageWithContext(h.ctx, h.diskPath); err != nil {
+	if _, err := disk.UsageWithContext(ctx, h.diskPath); err != nil {
 		return nil, &TargetError{"host", h.diskPath, fmt.Errorf("disk: %w", err)}
 	}
 	return h, nil
@@ -71,12 +72,13 @@ func (h *Host) Sample(ctx context.Context) ([]rightsize.Sample, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	ctx = h.context(ctx)
 	now := h.now()
 	t := now.Round(0)
 	var out []rightsize.Sample
 	var errs []error
 	var cpuSamples []rightsize.Sample
-	if ts, err := cpu.TimesWithContext(h.ctx, false); err != nil || len(ts) == 0 {
+	if ts, err := cpu.TimesWithContext(ctx, false); err != nil || len(ts) == 0 {
 		errs = append(errs, fmt.Errorf("cpu: %w", errors.Join(err, errNoData)))
 		h.primed = false
 	} else {
@@ -95,7 +97,7 @@ func (h *Host) Sample(ctx context.Context) ([]rightsize.Sample, error) {
 	if len(cpuSamples) > 0 {
 		out = append(out, cpuSamples[0])
 	}
-	vm, err := mem.VirtualMemoryWithContext(h.ctx)
+	vm, err := mem.VirtualMemoryWithContext(ctx)
 	if err != nil {
 		errs = append(errs, fmt.Errorf("memory: %w", err))
 	} else {
@@ -107,7 +109,7 @@ func (h *Host) Sample(ctx context.Context) ([]rightsize.Sample, error) {
 	if err == nil && vm.Total > 0 {
 		out = append(out, h.labels.sample(rightsize.MemoryPercent, 100*float64(vm.Total-min(vm.Available, vm.Total))/float64(vm.Total), t))
 	}
-	if du, err := disk.UsageWithContext(h.ctx, h.diskPath); err != nil {
+	if du, err := disk.UsageWithContext(ctx, h.diskPath); err != nil {
 		errs = append(errs, fmt.Errorf("disk: %w", err))
 	} else {
 		out = append(out, h.labels.sample(rightsize.DiskPercent, du.UsedPercent, t))
@@ -116,6 +118,11 @@ func (h *Host) Sample(ctx context.Context) ([]rightsize.Sample, error) {
 		return out, &TargetError{"host", "", errors.Join(errs...)}
 	}
 	return out, nil
+}
+
+// context is ctx carrying the proc root to gopsutil.
+func (h *Host) context(ctx context.Context) context.Context {
+	return context.WithValue(ctx, common.EnvKey, h.env)
 }
 
 // hostBusy is the CPU time spent running something, in seconds: guest time

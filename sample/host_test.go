@@ -2,6 +2,7 @@ package sample
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"runtime"
 	"testing"
@@ -100,5 +101,31 @@ func TestHostErrors(t *testing.T) {
 	}
 	if _, err := NewHost("host", WithDiskPath("/no/such/dir")); err == nil {
 		t.Error("NewHost accepted a disk path that does not exist")
+	}
+}
+
+// TestHostCallersContext checks that Sample works in the caller's context:
+// one that has ended ends the call, one carrying values of its own still
+// reads the sampler's proc root.
+func TestHostCallersContext(t *testing.T) {
+	proc := t.TempDir()
+	writeFile(t, filepath.Join(proc, "stat"), "cpu  1000 0 500 8000 100 0 0 0 0 0\n")
+	writeFile(t, filepath.Join(proc, "meminfo"), meminfo)
+	h, err := NewHost("host", WithProcRoot(proc), WithDiskPath(t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if out, err := h.Sample(ctx); !errors.Is(err, context.Canceled) || len(out) != 0 {
+		t.Errorf("cancelled context: %v, %v", out, err)
+	}
+	type key struct{}
+	out, err := h.Sample(context.WithValue(context.Background(), key{}, "x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := values(t, out); !near(got[rightsize.Memory], 4000000*1024) {
+		t.Errorf("memory %v: not read from the proc root", got[rightsize.Memory])
 	}
 }
