@@ -23,6 +23,8 @@ type config struct {
 	connectTimeout    time.Duration
 	connectTimeoutSet bool
 	busyTimeout       time.Duration
+	bucket            time.Duration
+	bucketSet         bool
 }
 
 const (
@@ -30,6 +32,7 @@ const (
 	defaultView           = "metrics"
 	defaultConnectTimeout = 10 * time.Second
 	defaultBusyTimeout    = 5 * time.Second
+	defaultBucket         = time.Hour
 )
 
 // WithSchema puts every object of the PostgreSQL store (tables, view,
@@ -65,12 +68,23 @@ func WithBusyTimeout(d time.Duration) Option {
 	return optionFunc(func(c *config) { c.busyTimeout = d })
 }
 
+// WithBucketWidth sets the width of the time buckets in which a store
+// keeps its rollups and raw values (see the package documentation). The
+// default is one hour; it must divide a day into whole buckets and be at
+// least a minute. It is fixed when the store's tables are created: opening
+// an existing store with another width is an error, and opening one
+// without this option uses the width it was created with.
+func WithBucketWidth(d time.Duration) Option {
+	return optionFunc(func(c *config) { c.bucket, c.bucketSet = d, true })
+}
+
 func newConfig(opts []Option) (config, error) {
 	c := config{
 		schema:         defaultSchema,
 		view:           defaultView,
 		connectTimeout: defaultConnectTimeout,
 		busyTimeout:    defaultBusyTimeout,
+		bucket:         defaultBucket,
 	}
 	for _, o := range opts {
 		if o == nil {
@@ -89,6 +103,9 @@ func newConfig(opts []Option) (config, error) {
 	}
 	if c.busyTimeout <= 0 {
 		return c, fmt.Errorf("store: busy timeout %v is not positive", c.busyTimeout)
+	}
+	if c.bucket < time.Minute || c.bucket > 24*time.Hour || (24*time.Hour)%c.bucket != 0 {
+		return c, fmt.Errorf("store: bucket width %v: want a width of at least a minute that divides a day (1m, 5m, 1h, 24h...)", c.bucket)
 	}
 	return c, nil
 }

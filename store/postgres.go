@@ -2,18 +2,14 @@ package store
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
-	"math"
 	"net"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -33,15 +29,20 @@ type Postgres struct {
 	closeOnce sync.Once
 	closed    atomic.Bool
 
+	width     int64 // bucket width, microseconds
+	migrateTo int   // tests only: the schema version to stop at; 0 for the latest
+
 	mu     sync.RWMutex
 	series map[seriesKey]int64 // ids of the series known to be stored
+
+	compaction compactState
 }
 
 // pgNames are the store's objects, quoted and qualified with the schema.
 type pgNames struct {
-	schema, series, samples, offsets, migrations, view string
-	copySQL                                            string
-	r                                                  *strings.Replacer
+	schema, series, samples, chunks, offsets, migrations, view, settings, tasks string
+	copySQL                                                                    string
+	r                                                                          *strings.Replacer
 }
 
 func newPGNames(cfg config) pgNames {
@@ -50,14 +51,20 @@ func newPGNames(cfg config) pgNames {
 		schema:     pgx.Identifier{cfg.schema}.Sanitize(),
 		series:     q("rightsize_series"),
 		samples:    q("rightsize_samples"),
+		chunks:     q("rightsize_chunks"),
 		offsets:    q("rightsize_offsets"),
 		migrations: q("rightsize_migrations"),
+		settings:   q("rightsize_settings"),
+		tasks:      q("rightsize_tasks"),
 		view:       q(cfg.view),
 	}
-	n.copySQL = "COPY " + n.samples + ` (series_id, "time", value) FROM STDIN BINARY`
+	n.copySQL = "COPY " + n.chunks + " " + chunkColumns + " FROM STDIN BINARY"
 	n.r = strings.NewReplacer(
 		"{series}", n.series,
 		"{samples}", n.samples,
+		"{chunks}", n.chunks,
+		"{settings}", n.settings,
+		"{tasks}", n.tasks,
 		"{offsets}", n.offsets,
 		"{migrations}", n.migrations,
 		"{view}", n.view,
@@ -91,7 +98,7 @@ func OpenPostgres(ctx context.Context, dsn string, opts ...Option) (*Postgres, e
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
-	p, err := newPostgres(ctx, pool, true, cfg)
+	p, err := newPostgres(ctx, pool, true, cfg, 0)
 	if err != nil {
 		pool.Close()
 		return nil, err
@@ -110,10 +117,10 @@ func NewPostgres(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Post
 	if err != nil {
 		return nil, err
 	}
-	return newPostgres(ctx, pool, false, cfg)
+	return newPostgres(ctx, pool, false, cfg, 0)
 }
 
-func newPostgres(ctx context.Context, pool *pgxpool.Pool, own bool, cfg config) (*Postgres, error) {
+func newPostgres(ctx context.Context, pool *pgxpool.Pool, own bool, cfg config, migrateTo int) (*Postgres, error) {
 	cc := pool.Config().ConnConfig
 	p := &Postgres{
 		pool:    pool,
@@ -122,6 +129,8 @@ func newPostgres(ctx context.Context, pool *pgxpool.Pool, own bool, cfg config) 
 		cfg:     cfg,
 		n:       newPGNames(cfg),
 		series:  make(map[seriesKey]int64),
+
+		migrateTo: migrateTo,
 	}
 	if err := p.migrate(ctx); err != nil {
 		return nil, err
@@ -148,7 +157,7 @@ func (p *Postgres) Write(ctx context.Context, b rightsize.Batch) error {
 		return ErrClosed
 	}
 	if err := checkBatch(b); err != nil {
-		return err
+		return rightsize.Permanent(err)
 	}
 	if len(b.Samples) == 0 && len(b.Ranges) == 0 {
 		return nil
@@ -168,7 +177,10 @@ func (p *Postgres) Write(ctx context.Context, b rightsize.Batch) error {
 	if err != nil {
 		return err
 	}
-	var fresh map[seriesKey]int64
+	var (
+		fresh  map[seriesKey]int64
+		chunks []chunk
+	)
 	if len(pl.samples) > 0 {
 		keys, idx := distinctSeries(pl.samples)
 		var ids []int64
@@ -176,13 +188,9 @@ func (p *Postgres) Write(ctx context.Context, b rightsize.Batch) error {
 		if err != nil {
 			return err
 		}
-		rows := makeRows(pl.samples, idx, ids)
-		tag, err := tx.Conn().PgConn().CopyFrom(ctx, &copyReader{rows: rows}, p.n.copySQL)
-		if err != nil {
-			return fmt.Errorf("store: copy %d rows: %w", len(rows), err)
-		}
-		if n := tag.RowsAffected(); n != int64(len(rows)) {
-			return fmt.Errorf("store: copy %d rows: the server took %d", len(rows), n)
+		chunks = buildChunks(makeRows(pl.samples, idx, ids), p.width)
+		if err := p.copyChunks(ctx, tx, chunks); err != nil {
+			return fmt.Errorf("store: copy %d samples: %w", len(pl.samples), err)
 		}
 	}
 	if len(pl.next) > 0 {
@@ -199,6 +207,18 @@ func (p *Postgres) Write(ctx context.Context, b rightsize.Batch) error {
 			p.series[k] = id
 		}
 		p.mu.Unlock()
+	}
+	return p.compactAfterWrite(ctx, chunks)
+}
+
+// copyChunks writes chunks by binary COPY in tx.
+func (p *Postgres) copyChunks(ctx context.Context, tx pgx.Tx, chunks []chunk) error {
+	tag, err := tx.Conn().PgConn().CopyFrom(ctx, &chunkCopy{chunks: chunks}, p.n.copySQL)
+	if err != nil {
+		return permanentPG(err)
+	}
+	if n := tag.RowsAffected(); n != int64(len(chunks)) {
+		return fmt.Errorf("%d chunks sent, the server took %d", len(chunks), n)
 	}
 	return nil
 }
@@ -329,59 +349,6 @@ JOIN unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS u(task_id, servic
 	return ids, fresh, nil
 }
 
-// copyReader encodes rows in PostgreSQL's binary COPY format for the
-// columns (series_id integer, time timestamptz, value double precision),
-// a chunk at a time: what pgx's CopyFrom does for values of any type,
-// without its per-value interface conversions and encode-plan lookups,
-// which on this narrow table cost the client as much CPU as the server
-// spends storing the rows.
-type copyReader struct {
-	rows   []row
-	chunk  []byte
-	buf    []byte // what is left of chunk to read
-	header bool
-	done   bool
-}
-
-const (
-	copyChunk    = 1024                // rows encoded at a time
-	pgEpochMicro = 946_684_800_000_000 // 2000-01-01, PostgreSQL's epoch, in Unix microseconds
-)
-
-func (c *copyReader) Read(p []byte) (int, error) {
-	for len(c.buf) == 0 {
-		b := c.chunk[:0]
-		switch {
-		case !c.header:
-			c.header = true
-			b = append(b, "PGCOPY\n\xff\r\n\x00"...)
-			b = binary.BigEndian.AppendUint32(b, 0) // flags
-			b = binary.BigEndian.AppendUint32(b, 0) // header extension length
-		case len(c.rows) > 0:
-			n := min(len(c.rows), copyChunk)
-			for _, r := range c.rows[:n] {
-				b = binary.BigEndian.AppendUint16(b, 3) // fields
-				b = binary.BigEndian.AppendUint32(b, 4)
-				b = binary.BigEndian.AppendUint32(b, uint32(int32(r.series)))
-				b = binary.BigEndian.AppendUint32(b, 8)
-				b = binary.BigEndian.AppendUint64(b, uint64(r.time/1000-pgEpochMicro))
-				b = binary.BigEndian.AppendUint32(b, 8)
-				b = binary.BigEndian.AppendUint64(b, math.Float64bits(r.value))
-			}
-			c.rows = c.rows[n:]
-		case !c.done:
-			c.done = true
-			b = binary.BigEndian.AppendUint16(b, 0xffff) // trailer
-		default:
-			return 0, io.EOF
-		}
-		c.chunk, c.buf = b, b
-	}
-	n := copy(p, c.buf)
-	c.buf = c.buf[n:]
-	return n, nil
-}
-
 // Offsets returns the next offset stored for each partition of topic; see
 // [Store].
 func (p *Postgres) Offsets(ctx context.Context, topic, topicID string) (map[int32]int64, error) {
@@ -463,118 +430,53 @@ func (p *Postgres) Scan(ctx context.Context, f rightsize.Filter, fn func(rightsi
 	if p.closed.Load() {
 		return ErrClosed
 	}
-	if err := f.Validate(); err != nil {
-		return fmt.Errorf("store: scan: %w", err)
-	}
-	series, err := p.matchSeries(ctx, f)
-	if err != nil {
-		return fmt.Errorf("store: scan: %w", err)
-	}
-	if len(series) == 0 {
-		return nil
-	}
-	ids, groups, ranks := seriesArrays(series)
-	w := where{dollar: true}
-	w.args = []any{ids, groups, ranks}
-	p.timeBounds(&w, f)
-	q := p.n.sql(`
-SELECT k.rank, sa."time", sa.value
-FROM {samples} sa JOIN unnest($1::integer[], $2::integer[], $3::integer[]) AS k(id, grp, rank) ON sa.series_id = k.id`)
-	if len(w.conds) > 0 {
-		q += " WHERE " + w.String()
-	}
-	q += ` ORDER BY k.grp, sa."time", k.rank`
-
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	rows, err := p.pool.Query(ctx, q, w.args...)
-	if err != nil {
-		return fmt.Errorf("store: scan: %w", err)
-	}
-	defer rows.Close()
-	var (
-		rank  int32
-		t     time.Time
-		value float64
-	)
-	for rows.Next() {
-		if err := rows.Scan(&rank, &t, &value); err != nil {
-			return fmt.Errorf("store: scan: %w", err)
-		}
-		k := series[rank].key
-		s := rightsize.Sample{Task: k.task, Service: k.service, Instance: k.instance, Resource: k.resource, Value: value, Time: t.UTC()}
-		if err := fn(s); err != nil {
-			cancel() // stop the server sending the rest
-			return err
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("store: scan: %w", err)
-	}
-	return nil
+	return scan(ctx, p, f, fn)
 }
 
-func (p *Postgres) timeBounds(w *where, f rightsize.Filter) {
-	if !f.From.IsZero() {
-		w.add(`sa."time" >= ?`, f.From.Truncate(time.Microsecond))
-	}
-	if !f.To.IsZero() {
-		w.add(`sa."time" < ?`, f.To.Truncate(time.Microsecond))
-	}
-}
-
-// Summarize returns count, min, max, mean, standard deviation and first and
-// last time per service and resource of the samples matching f, computed
-// by PostgreSQL; see [Store].
+// Summarize returns one summary per service and resource of the samples
+// matching f; see [Store]. It is [Postgres.Aggregate] with no quantiles
+// beyond P50 to P99, no step and no grouping.
 func (p *Postgres) Summarize(ctx context.Context, f rightsize.Filter) ([]rightsize.Summary, error) {
 	if p.closed.Load() {
 		return nil, ErrClosed
 	}
-	if err := f.Validate(); err != nil {
-		return nil, fmt.Errorf("store: summarize: %w", err)
+	return summarize(ctx, p, f)
+}
+
+// Aggregate returns the summaries a asks for; see [Reader].
+func (p *Postgres) Aggregate(ctx context.Context, a rightsize.Aggregation) ([]rightsize.Summary, error) {
+	if p.closed.Load() {
+		return nil, ErrClosed
 	}
-	series, err := p.matchSeries(ctx, f)
+	out, err := aggregate(ctx, p, a)
 	if err != nil {
-		return nil, fmt.Errorf("store: summarize: %w", err)
-	}
-	out := []rightsize.Summary{}
-	if len(series) == 0 {
-		return out, nil
-	}
-	ids, groups, _ := seriesArrays(series)
-	w := where{dollar: true}
-	w.args = []any{ids, groups}
-	p.timeBounds(&w, f)
-	q := p.n.sql(`
-SELECT k.grp, count(*), min(sa.value), max(sa.value), avg(sa.value),
-       coalesce(stddev_samp(sa.value), 0), min(sa."time"), max(sa."time")
-FROM {samples} sa JOIN unnest($1::integer[], $2::integer[]) AS k(id, grp) ON sa.series_id = k.id`)
-	if len(w.conds) > 0 {
-		q += " WHERE " + w.String()
-	}
-	q += " GROUP BY k.grp ORDER BY k.grp"
-	rows, err := p.pool.Query(ctx, q, w.args...)
-	if err != nil {
-		return nil, fmt.Errorf("store: summarize: %w", err)
-	}
-	heads := groupHeads(series)
-	var (
-		grp           int32
-		s             rightsize.Summary
-		firstT, lastT time.Time
-	)
-	_, err = pgx.ForEachRow(rows, []any{&grp, &s.Count, &s.Min, &s.Max, &s.Mean, &s.StdDev, &firstT, &lastT}, func() error {
-		k := series[heads[grp]].key
-		s.Service, s.Resource = k.service, k.resource
-		s.First, s.Last = firstT.UTC(), lastT.UTC()
-		if s.Count < 2 {
-			s.StdDev = 0
-		}
-		out = append(out, s)
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("store: summarize: %w", err)
+		return nil, fmt.Errorf("store: aggregate: %w", err)
 	}
 	return out, nil
+}
+
+// Rollups calls fn with each rollup of the series f matches; see [Reader].
+func (p *Postgres) Rollups(ctx context.Context, f rightsize.Filter, fn func(rightsize.Rollup) error) error {
+	if p.closed.Load() {
+		return ErrClosed
+	}
+	return rollups(ctx, p, f, fn)
+}
+
+// ReadSeries calls fn with each series f matches, one at a time; see
+// [Reader].
+func (p *Postgres) ReadSeries(ctx context.Context, f rightsize.Filter, fn func(rightsize.Series) error) error {
+	if p.closed.Load() {
+		return ErrClosed
+	}
+	return readSeries(ctx, p, f, fn)
+}
+
+// Stream returns an iterator over the samples f matches, series by series,
+// each in time order; see [Reader].
+func (p *Postgres) Stream(ctx context.Context, f rightsize.Filter) (*Rows, error) {
+	if p.closed.Load() {
+		return nil, ErrClosed
+	}
+	return stream(ctx, p, f)
 }

@@ -152,8 +152,8 @@ func TestPostgresConcurrentMigrations(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if versions != 1 || samples != len(errs) {
-		t.Errorf("%d migrations recorded and %d samples stored, want 1 and %d", versions, samples, len(errs))
+	if versions != 2 || samples != len(errs) {
+		t.Errorf("%d migrations recorded and %d samples stored, want 2 and %d", versions, samples, len(errs))
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/rightsize/rightsize"
 	"github.com/rightsize/rightsize/internal/clip"
@@ -49,13 +50,22 @@ import (
 // topic is read from its start instead of from where the old one ended.
 //
 // Scan calls fn for each sample matching the filter, ordered by service,
-// resource and time (then task and instance), streaming rather than loading
-// them all. It stops at the first error fn returns and returns that error
+// resource and time (then task and instance), streaming rather than
+// loading them all: it holds one bucket of one (service, resource) at a
+// time. It stops at the first error fn returns and returns that error
 // unchanged. Summarize returns one [rightsize.Summary] per service and
-// resource matching the filter, computed by the database and ordered by
-// service, then resource; its statistics agree with those computed from
-// Scan's values. Both validate the filter first. Services returns the
-// distinct service names stored, sorted.
+// resource matching the filter, P50 to P99 included, ordered by service,
+// then resource: it is Aggregate with the filter alone. Both validate the
+// filter first. Services returns the distinct service names stored,
+// sorted.
+//
+// The read path, the tasks and the administration are in [Reader],
+// [TaskStore] and [Admin], which Store includes.
+//
+// Write errors that retrying cannot fix — an invalid batch, data the
+// database refuses (PostgreSQL's SQLSTATE classes 22 and 23) — match
+// rightsize.ErrPermanent; any other Write error (the database is away) is
+// retryable.
 //
 // All methods are safe for concurrent use. After Close they return
 // [ErrClosed]; Close itself may be called more than once.
@@ -65,7 +75,77 @@ type Store interface {
 	Scan(ctx context.Context, f rightsize.Filter, fn func(rightsize.Sample) error) error
 	Summarize(ctx context.Context, f rightsize.Filter) ([]rightsize.Summary, error)
 	Services(ctx context.Context) ([]string, error)
+	Reader
+	TaskStore
+	Admin
 	Close() error
+}
+
+// Reader is the read path for the layers above (expected usage,
+// recommendations, prediction, charts). No read rescans raw history: see
+// the package documentation for how each is answered. Every method
+// validates its filter first, and honours every field of it (Services as
+// a group, Task, Instance, Resources, From/To, Daily).
+//
+// Aggregate returns summaries — count, min, max, mean, standard
+// deviation, P50/P90/P95/P99 and any a.Quantiles (from sketches, within
+// [sketch.RelativeAccuracy]), first and last time — per service and
+// resource, and per task, instance and time bucket of a.Step when a asks,
+// ordered by service, resource, task, instance, start. Nothing matching
+// is an empty slice, not an error.
+//
+// Rollups calls fn with each rollup of the series f matches, one series
+// after another (ordered by service, resource, task, instance), buckets
+// in time order, each of the store's bucket width; a bucket only partly
+// inside f's window is computed from its raw values inside the window.
+// Empty buckets are not reported.
+//
+// ReadSeries calls fn with each series f matches that has samples in it,
+// one at a time, in the same order, values in time order: one series in
+// memory at a time. Stream returns a pull iterator over the same samples
+// in the same order that holds one stored bucket at a time.
+//
+// Rollups and ReadSeries stop at the first error fn returns and return it
+// unchanged.
+type Reader interface {
+	Aggregate(ctx context.Context, a rightsize.Aggregation) ([]rightsize.Summary, error)
+	Rollups(ctx context.Context, f rightsize.Filter, fn func(rightsize.Rollup) error) error
+	ReadSeries(ctx context.Context, f rightsize.Filter, fn func(rightsize.Series) error) error
+	Stream(ctx context.Context, f rightsize.Filter) (*Rows, error)
+}
+
+// TaskStore keeps tasks as records of their own.
+//
+// WriteTask records a task, replacing the one of the same ID (record it
+// when it starts, and again with its end); a task that fails
+// rightsize.Task.Validate is refused with an error matching
+// [ErrInvalidTask] and rightsize.ErrPermanent. Task returns one task, or
+// an error matching [ErrNotFound]. Tasks returns those a [TaskQuery]
+// selects, ordered by start, then ID. Times come back truncated to the
+// microsecond, in UTC.
+type TaskStore interface {
+	WriteTask(ctx context.Context, t rightsize.Task) error
+	Task(ctx context.Context, id string) (rightsize.Task, error)
+	Tasks(ctx context.Context, q TaskQuery) ([]rightsize.Task, error)
+}
+
+// Admin holds what an operator runs (see examples/readdata).
+//
+// Catalog describes every series that holds samples (labels, count,
+// first and last time), from the rollups alone, ordered by service,
+// resource, task and instance. DropBefore deletes the stored buckets that
+// end at or before t — whole buckets, so retention is as fine as the
+// bucket width — and returns how many samples went. Reset deletes
+// everything: samples, series, tasks and offsets (stop the writers
+// first). Compact merges the chunks of every bucket that has several
+// (Write does this for what it writes; Compact catches up on what other
+// processes or an earlier run left) and returns how many buckets it
+// merged; no answer of any read changes.
+type Admin interface {
+	Catalog(ctx context.Context) ([]SeriesInfo, error)
+	DropBefore(ctx context.Context, t time.Time) (int64, error)
+	Reset(ctx context.Context) error
+	Compact(ctx context.Context) (int, error)
 }
 
 var (

@@ -9,12 +9,15 @@ import (
 )
 
 // TimescaleDB support, used only when the extension is already installed
-// in the database when the samples table is created (rightsize never
-// installs extensions). The samples table then becomes a hypertable
-// partitioned by time, without TimescaleDB's default btree on time (the
-// BRIN index serves), compressed by series once a chunk is a week old.
-// Everything else — COPY ingest, the view, the queries — is the same as on
-// plain PostgreSQL.
+// in the database when the tables are created (rightsize never installs
+// extensions). Since migration 2 the chunks table becomes a hypertable
+// partitioned by bucket, in TimescaleDB chunks of a week, so that
+// DropBefore removes old weeks cheaply; its primary key (series_id,
+// bucket, seq) serves as it does on plain PostgreSQL, and the arrays are
+// already compact, so TimescaleDB's compression is not enabled. Everything
+// else — COPY ingest, the view, the queries — is the same as on plain
+// PostgreSQL. (Migration 1 made the old samples table a compressed
+// hypertable; migration 2 drops that table.)
 
 func timescaleInstalled(ctx context.Context, tx pgx.Tx) (bool, error) {
 	var one int
@@ -37,6 +40,13 @@ func makeHypertable(ctx context.Context, tx pgx.Tx, n pgNames) error {
 	}
 	if _, err := tx.Exec(ctx, `SELECT add_compression_policy($1::regclass, INTERVAL '7 days', if_not_exists => true)`, n.samples); err != nil {
 		return fmt.Errorf("timescaledb: compression policy: %w", err)
+	}
+	return nil
+}
+
+func makeChunksHypertable(ctx context.Context, tx pgx.Tx, n pgNames) error {
+	if _, err := tx.Exec(ctx, `SELECT create_hypertable($1::regclass, 'bucket', chunk_time_interval => INTERVAL '7 days', create_default_indexes => false, if_not_exists => true)`, n.chunks); err != nil {
+		return fmt.Errorf("timescaledb: create hypertable: %w", err)
 	}
 	return nil
 }

@@ -1,0 +1,120 @@
+package store
+
+import (
+	"cmp"
+	"slices"
+	"sync"
+
+	"github.com/rightsize/rightsize/sketch"
+)
+
+// Compaction. Live ingest writes one small chunk per series per batch, so
+// a bucket collects many chunks; each store merges the chunks of a bucket
+// into one, in a transaction of its own after the Write that made them
+// due, content unchanged (which is why exactly-once is not affected):
+//
+//   - a bucket the series has moved past (a later bucket was written) as
+//     soon as it has two chunks or more;
+//   - the bucket still being written once it has openCompactChunks.
+//
+// Each Write compacts at most maxCompactPerWrite buckets, the oldest
+// first; the rest wait for the next Write. What is due is counted in
+// memory, per store value: chunks written by other processes, or before a
+// restart, are merged by [Postgres.Compact] / [SQLite.Compact] (readdata
+// compact), or by this store's next compaction of the same bucket, which
+// merges every chunk the bucket has.
+const (
+	openCompactChunks  = 32
+	maxCompactPerWrite = 256
+)
+
+// bucketKey names one bucket of one series.
+type bucketKey struct {
+	series, bucket int64
+}
+
+func compareBucketKeys(a, b bucketKey) int {
+	return cmp.Or(cmp.Compare(a.bucket, b.bucket), cmp.Compare(a.series, b.series))
+}
+
+// compactState counts the chunks this store wrote per bucket since the
+// bucket's last compaction.
+type compactState struct {
+	mu      sync.Mutex
+	pending map[bucketKey]int
+	latest  map[int64]int64 // latest bucket written, per series
+}
+
+// due records the chunks a committed Write stored and returns the buckets
+// to compact now, at most max.
+func (cs *compactState) due(chunks []chunk, max int) []bucketKey {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if cs.pending == nil {
+		cs.pending, cs.latest = make(map[bucketKey]int), make(map[int64]int64)
+	}
+	for _, c := range chunks {
+		cs.pending[bucketKey{c.series, c.bucket}]++
+		if l, ok := cs.latest[c.series]; !ok || c.bucket > l {
+			cs.latest[c.series] = c.bucket
+		}
+	}
+	var out []bucketKey
+	for k, n := range cs.pending {
+		if n < 2 {
+			if k.bucket < cs.latest[k.series] {
+				delete(cs.pending, k) // closed with one chunk: nothing to do
+			}
+			continue
+		}
+		if n >= openCompactChunks || k.bucket < cs.latest[k.series] {
+			out = append(out, k)
+		}
+	}
+	slices.SortFunc(out, compareBucketKeys)
+	if len(out) > max {
+		out = out[:max]
+	}
+	return out
+}
+
+// done records that keys were compacted.
+func (cs *compactState) done(keys []bucketKey) {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	for _, k := range keys {
+		delete(cs.pending, k)
+	}
+}
+
+// forget drops everything counted (the store's data was dropped).
+func (cs *compactState) forget() {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	cs.pending, cs.latest = nil, nil
+}
+
+// mergeGroups merges each run of chunks of one bucket (cs sorted so that
+// a bucket's chunks are adjacent) that has two chunks or more; it returns
+// the merged chunks and the chunks they replace.
+func mergeGroups(cs []*chunk, key func(*chunk) bucketKey) (merged []chunk, replaced []*chunk) {
+	sk := sketch.New()
+	for i := 0; i < len(cs); {
+		j := i + 1
+		for j < len(cs) && key(cs[j]) == key(cs[i]) {
+			j++
+		}
+		if j-i >= 2 {
+			group := make([]chunk, j-i)
+			for k, c := range cs[i:j] {
+				group[k] = *c
+			}
+			m := mergeChunks(group, sk)
+			m.series = key(cs[i]).series
+			merged = append(merged, m)
+			replaced = append(replaced, cs[i:j]...)
+		}
+		i = j
+	}
+	return merged, replaced
+}
