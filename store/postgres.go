@@ -41,8 +41,8 @@ type Postgres struct {
 // pgNames are the store's objects, quoted and qualified with the schema.
 type pgNames struct {
 	schema, series, samples, chunks, offsets, migrations, view, settings, tasks string
-	copySQL                                                                    string
-	r                                                                          *strings.Replacer
+	copySQL                                                                     string
+	r                                                                           *strings.Replacer
 }
 
 func newPGNames(cfg config) pgNames {

@@ -334,4 +334,3 @@ func (s *SQLite) Services(ctx context.Context) ([]string, error) {
 	}
 	return out, nil
 }
-
