@@ -37,8 +37,8 @@ import (
 )
 
 // Run runs the conformance suite as subtests of t. open must return a new,
-// empty store each time it is called; Run closes it at the end of the
-// subtest.
+// empty store with the default bucket width (one hour) each time it is
+// called; Run closes it at the end of the subtest.
 func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	tests := []struct {
 		name string
@@ -58,6 +58,20 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Services", testServices},
 		{"Concurrent", testConcurrent},
 		{"Close", testClose},
+		{"Empty", testEmpty},
+		{"Aggregate", testAggregate},
+		{"AggregateGroups", testAggregateGroups},
+		{"Rollups", testRollups},
+		{"ReadSeries", testReadSeries},
+		{"Stream", testStream},
+		{"Compaction", testCompaction},
+		{"Names", testNames},
+		{"ExtremeValues", testExtremeValues},
+		{"Tasks", testTasks},
+		{"Catalog", testCatalog},
+		{"DropBefore", testDropBefore},
+		{"Reset", testReset},
+		{"Permanent", testPermanent},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
