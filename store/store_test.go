@@ -11,11 +11,6 @@ import (
 	"github.com/rightsize/rightsize/store"
 )
 
-var (
-	_ store.Store = (*store.Postgres)(nil)
-	_ store.Store = (*store.SQLite)(nil)
-)
-
 func TestOpenUnsupportedDSN(t *testing.T) {
 	for _, tc := range []struct{ dsn, mention string }{
 		{"mysql://root:hunter2@db:3306/rightsize", `"mysql"`},
