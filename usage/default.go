@@ -61,3 +61,12 @@ func Expected(ctx context.Context, service string, opts ...Option) (Usage, error
 	}
 	return e.Expected(ctx, service, opts...)
 }
+
+// Recommend asks the default estimator what service should request.
+func Recommend(ctx context.Context, service string, opts ...Option) (Recommendation, error) {
+	e, err := Default(ctx)
+	if err != nil {
+		return Recommendation{}, err
+	}
+	return e.Recommend(ctx, service, opts...)
+}

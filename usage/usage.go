@@ -19,7 +19,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"sort"
 	"time"
 
@@ -40,12 +39,31 @@ type Summarizer interface {
 	Summarize(ctx context.Context, f rightsize.Filter) ([]rightsize.Summary, error)
 }
 
-// UsageEstimator says what a service is expected to use.
+// Aggregator is an optional capability of a Reader: summaries with
+// percentiles computed where the data lives (store.Postgres and
+// store.SQLite have it). Expected uses it when the Reader has it.
+type Aggregator interface {
+	Aggregate(ctx context.Context, a rightsize.Aggregation) ([]rightsize.Summary, error)
+}
+
+// RollupReader is an optional capability of a Reader: the stored
+// per-bucket rollups with their sketches (store.Postgres and store.SQLite
+// have it). Recommend uses it when the Reader has it, so that its cost
+// does not grow with the number of raw samples.
+type RollupReader interface {
+	Rollups(ctx context.Context, f rightsize.Filter, fn func(rightsize.Rollup) error) error
+}
+
+// UsageEstimator says what a service is expected to use and what it
+// should request.
 //
 // Expected returns the summary of every resource of service matching the
-// options, or an error matching ErrNoData when nothing matches.
+// options; Recommend a request, a limit and bounds per resource. Both
+// return an error matching ErrNoData ("no samples for service X") when
+// nothing matches.
 type UsageEstimator interface {
 	Expected(ctx context.Context, service string, opts ...Option) (Usage, error)
+	Recommend(ctx context.Context, service string, opts ...Option) (Recommendation, error)
 }
 
 // ErrNoData is matched by the error Expected returns when no sample of the
@@ -55,43 +73,28 @@ var ErrNoData = errors.New("usage: no data")
 // Usage is what a service used, per resource.
 type Usage struct {
 	Service string
-	// Resources holds one summary per resource, sorted by resource name.
-	Resources []rightsize.Summary
+	// Resources holds one summary per resource, sorted by resource name
+	// (by service first, when a group of services was asked for).
+	Resources []ResourceUsage
 }
 
-// Resource returns the summary of the named resource.
-func (u Usage) Resource(name string) (rightsize.Summary, bool) {
-	i := sort.Search(len(u.Resources), func(i int) bool { return u.Resources[i].Resource >= name })
-	if i < len(u.Resources) && u.Resources[i].Resource == name {
-		return u.Resources[i], true
+// ResourceUsage is the summary of one resource of one service, with the
+// evidence behind it.
+type ResourceUsage struct {
+	rightsize.Summary
+	// Evidence says how much history the summary rests on; its Note is
+	// set when that is too little to trust.
+	Evidence Evidence
+}
+
+// Resource returns the summary of the named resource of u.Service.
+func (u Usage) Resource(name string) (ResourceUsage, bool) {
+	for _, r := range u.Resources {
+		if r.Resource == name && r.Service == u.Service {
+			return r, true
+		}
 	}
-	return rightsize.Summary{}, false
-}
-
-type query struct {
-	f rightsize.Filter
-}
-
-// Option narrows what Expected looks at.
-type Option func(*query)
-
-// ForTask keeps only samples of task.
-func ForTask(task string) Option { return func(q *query) { q.f.Task = task } }
-
-// ForInstance keeps only samples of instance (a host, pod or container).
-func ForInstance(instance string) Option { return func(q *query) { q.f.Instance = instance } }
-
-// ForResources keeps only the named resources.
-func ForResources(resources ...string) Option {
-	return func(q *query) { q.f.Resources = append(q.f.Resources, resources...) }
-}
-
-// Between keeps only samples with from <= time < to; a zero bound is open.
-func Between(from, to time.Time) Option { return func(q *query) { q.f.From, q.f.To = from, to } }
-
-// Since keeps only samples of the last d before now.
-func Since(d time.Duration) Option {
-	return func(q *query) { q.f.From, q.f.To = time.Now().Add(-d), time.Time{} }
+	return ResourceUsage{}, false
 }
 
 // Estimator computes expected usage from a Reader.
@@ -109,19 +112,21 @@ func New(r Reader) (*Estimator, error) {
 	return &Estimator{r: r}, nil
 }
 
-// Expected summarises each resource of service.
+// Expected summarises each resource of service: count, min, mean, max,
+// standard deviation, P50/P90/P95/P99 and first/last time, with the
+// evidence behind them. A Reader that is an Aggregator computes them in
+// the store (percentiles from its sketches, within the relative error it
+// documents); otherwise the samples are streamed here and summarised
+// with gonum/stat (exact percentiles: the smallest value with at least
+// that fraction of the values at or below it).
 func (e *Estimator) Expected(ctx context.Context, service string, opts ...Option) (Usage, error) {
-	q := query{f: rightsize.Filter{Services: []string{service}}}
-	for _, o := range opts {
-		o(&q)
-	}
-	if err := q.f.Validate(); err != nil {
-		return Usage{}, fmt.Errorf("usage: %w", err)
+	q, err := newQuery(service, opts)
+	if err != nil {
+		return Usage{}, err
 	}
 	var sums []rightsize.Summary
-	var err error
-	if s, ok := e.r.(Summarizer); ok {
-		sums, err = s.Summarize(ctx, q.f)
+	if a, ok := e.r.(Aggregator); ok {
+		sums, err = a.Aggregate(ctx, rightsize.Aggregation{Filter: q.f})
 	} else {
 		sums, err = summarize(ctx, e.r, q.f)
 	}
@@ -129,10 +134,24 @@ func (e *Estimator) Expected(ctx context.Context, service string, opts ...Option
 		return Usage{}, fmt.Errorf("usage: %s: %w", service, err)
 	}
 	if len(sums) == 0 {
-		return Usage{}, fmt.Errorf("%w for service %q", ErrNoData, service)
+		return Usage{}, noData(service)
 	}
-	sort.Slice(sums, func(i, j int) bool { return sums[i].Resource < sums[j].Resource })
-	return Usage{Service: service, Resources: sums}, nil
+	sort.SliceStable(sums, func(i, j int) bool {
+		if sums[i].Service != sums[j].Service {
+			return sums[i].Service < sums[j].Service
+		}
+		return sums[i].Resource < sums[j].Resource
+	})
+	u := Usage{Service: service}
+	for _, s := range sums {
+		u.Resources = append(u.Resources, ResourceUsage{Summary: s, Evidence: newEvidence(s.Count, s.First, s.Last)})
+	}
+	return u, nil
+}
+
+// noData is the error for a service with nothing matching.
+func noData(service string) error {
+	return fmt.Errorf("%w: no samples for service %q", ErrNoData, service)
 }
 
 // summarize streams the samples and computes the summaries here, for
@@ -168,12 +187,11 @@ func summarize(ctx context.Context, r Reader, f rightsize.Filter) ([]rightsize.S
 		if len(a.values) < 2 {
 			sd = 0
 		}
-		lo, hi := math.Inf(1), math.Inf(-1)
-		for _, v := range a.values {
-			lo, hi = min(lo, v), max(hi, v)
-		}
+		sort.Float64s(a.values)
+		p := func(q float64) float64 { return stat.Quantile(q, stat.Empirical, a.values, nil) }
 		out = append(out, rightsize.Summary{Service: k[0], Resource: k[1], Count: int64(len(a.values)),
-			Min: lo, Max: hi, Mean: mean, StdDev: sd, First: a.first, Last: a.last})
+			Min: a.values[0], Max: a.values[len(a.values)-1], Mean: mean, StdDev: sd,
+			P50: p(0.5), P90: p(0.9), P95: p(0.95), P99: p(0.99), First: a.first, Last: a.last})
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Service != out[j].Service {

@@ -162,3 +162,8 @@ func ExampleExpected() {
 	// cpu: mean 0.45, max 0.90 over 10 samples
 	// memory: mean 109576192.00, max 114294784.00 over 10 samples
 }
+
+func tempDir() string {
+	d, _ := os.MkdirTemp("", "rightsize-usage")
+	return d
+}
