@@ -204,42 +204,52 @@ func NewUnit(service, unit string, opts ...CgroupOption) (*Cgroup, error) {
 // '-'>.slice" with the systemd driver. It returns an error matching
 // ErrNoCgroup, naming the UID, when this node runs no such pod.
 func NewPod(service, uid string, opts ...CgroupOption) (*Cgroup, error) {
+	p, err := findPod(service, uid, opts)
+	if err != nil {
+		return nil, err
+	}
+	return newCgroup(p.c, service, "pod", p.uid, dirsOf(p.hs, func(h *hierarchy) (string, bool) {
+		rel, ok := p.rels[h]
+		return rel, ok
+	}))
+}
+
+// podCgroups are the cgroups of a pod, as findPod finds them.
+type podCgroups struct {
+	c    *config
+	uid  string // normalised: lower case, no spaces
+	hs   []*hierarchy
+	rels map[*hierarchy]string // the pod's cgroup in each hierarchy that has it
+}
+
+// findPod finds the cgroups of the pod with the given UID for a sampler of
+// service: the first steps of NewPod and NewPodContainer.
+func findPod(service, uid string, opts []CgroupOption) (*podCgroups, error) {
 	c, err := newConfig(service, opts)
 	if err != nil {
 		return nil, err
 	}
 	uid = strings.ToLower(strings.TrimSpace(uid))
-	hs, pods, err := findPod(c, uid)
-	if err != nil {
-		return nil, err
-	}
-	return newCgroup(c, service, "pod", uid, dirsOf(hs, func(h *hierarchy) (string, bool) {
-		rel, ok := pods[h]
-		return rel, ok
-	}))
-}
-
-func findPod(c *config, uid string) ([]*hierarchy, map[*hierarchy]string, error) {
 	if uid == "" || strings.Trim(uid, "0123456789abcdef-") != "" {
-		return nil, nil, &TargetError{"pod", strconv.Quote(uid), errors.New("not a pod UID (metadata.uid, such as 6b9f1a0e-...)")}
+		return nil, &TargetError{"pod", strconv.Quote(uid), errors.New("not a pod UID (metadata.uid, such as 6b9f1a0e-...)")}
 	}
 	hs, err := loadHierarchies(c)
 	if err != nil {
-		return nil, nil, &TargetError{"pod", uid, err}
+		return nil, &TargetError{"pod", uid, err}
 	}
-	pods := map[*hierarchy]string{}
+	rels := map[*hierarchy]string{}
 	for _, h := range hs {
 		if !relevant(h) {
 			continue
 		}
-		if rels := findDirs(h, maxCgroupDepth, func(n, _ string) bool { return isPodCgroup(n, uid) }); len(rels) > 0 {
-			pods[h] = rels[0]
+		if found := findDirs(h, maxCgroupDepth, func(n, _ string) bool { return isPodCgroup(n, uid) }); len(found) > 0 {
+			rels[h] = found[0]
 		}
 	}
-	if len(pods) == 0 {
-		return nil, nil, &TargetError{"pod", uid, fmt.Errorf("%w: no pod with that UID runs here (looked in %s)", ErrNoCgroup, hierarchyList(hs))}
+	if len(rels) == 0 {
+		return nil, &TargetError{"pod", uid, fmt.Errorf("%w: no pod with that UID runs here (looked in %s)", ErrNoCgroup, hierarchyList(hs))}
 	}
-	return hs, pods, nil
+	return &podCgroups{c: c, uid: uid, hs: hs, rels: rels}, nil
 }
 
 // NewPodContainer returns a sampler of one container of a Kubernetes pod:
@@ -249,17 +259,13 @@ func findPod(c *config, uid string) ([]*hierarchy, map[*hierarchy]string, error)
 // /var/log/containers/<pod>_<namespace>_<name>-<id>.log, below the host
 // root), which every CRI runtime's kubelet keeps.
 func NewPodContainer(service, podUID, container string, opts ...CgroupOption) (*Cgroup, error) {
-	c, err := newConfig(service, opts)
+	p, err := findPod(service, podUID, opts)
 	if err != nil {
 		return nil, err
 	}
-	podUID = strings.ToLower(strings.TrimSpace(podUID))
-	hs, pods, err := findPod(c, podUID)
-	if err != nil {
-		return nil, err
-	}
-	target := podUID + "/" + container
-	byID := containerDirs(hs, pods)
+	c := p.c
+	target := p.uid + "/" + container
+	byID := containerDirs(p.hs, p.rels)
 	var ids []string
 	if lq := strings.ToLower(container); isHex(lq) {
 		for id := range byID {
@@ -269,7 +275,7 @@ func NewPodContainer(service, podUID, container string, opts ...CgroupOption) (*
 		}
 	}
 	if ids == nil {
-		named, err := kubeContainerIDs(c.host(defaultKubeLogRoot), podUID, container)
+		named, err := kubeContainerIDs(c.host(defaultKubeLogRoot), p.uid, container)
 		if err != nil {
 			return nil, &TargetError{"container", target, fmt.Errorf("%w: not an ID of a container of the pod, and its name could not be looked up: %v", ErrNoCgroup, err)}
 		}
