@@ -31,14 +31,20 @@ var (
 	// ErrAmbiguous is returned by NewContainer and NewPodContainer when a
 	// container ID prefix or name matches more than one container.
 	ErrAmbiguous = errors.New("ambiguous")
+
+	// ErrUnknownKind is returned by ParseTarget and New when a target's
+	// kind is none of Kinds. It is the one error of this package not
+	// wrapped in a *TargetError: there is no target to name.
+	ErrUnknownKind = errors.New("unknown kind")
 )
 
 // TargetError says which target of a sampler (a PID, a PID file, a cgroup, a
 // container, ...) an error is about. Its Err is one of this package's
-// sentinels, or the error of the file system call that failed; permission
-// problems match fs.ErrPermission.
+// sentinels, the error of the file system call that failed (permission
+// problems match fs.ErrPermission), or what is wrong with the target as it
+// was written (a PID that is not a number).
 type TargetError struct {
-	Kind   string // "pid", "pid file", "pattern", "cgroup", "container", "unit", "pod", "host"
+	Kind   string // "pid", "pid file", "pattern", "cgroup", "container", "unit", "pod", "host", or a Target's Kind
 	Target string // what was asked for: "4242", "/run/nginx.pid", "web", ...
 	Err    error
 }

@@ -125,3 +125,66 @@ func ExampleErrGone() {
 		fmt.Println("the job has finished")
 	}
 }
+
+// A program takes targets as its user writes them, in flags or a
+// configuration file; ParseTarget says what is wrong with one before
+// anything is looked for.
+func ExampleParseTarget() {
+	for _, arg := range []string{"pid:4242", "container=my-db", "pod:6b9f1a0e-3c2d-4e5f-8a7b-9c0d1e2f3a4b/app", "host", "pid:nginx", "proc:4242"} {
+		t, err := sample.ParseTarget(arg)
+		if err != nil {
+			fmt.Println(err)
+			continue
+		}
+		fmt.Printf("%s: kind %s, value %q, container %q\n", t, t.Kind, t.Value, t.Container)
+	}
+	// Output:
+	// pid:4242: kind pid, value "4242", container ""
+	// container:my-db: kind container, value "my-db", container ""
+	// pod:6b9f1a0e-3c2d-4e5f-8a7b-9c0d1e2f3a4b/app: kind pod, value "6b9f1a0e-3c2d-4e5f-8a7b-9c0d1e2f3a4b", container "app"
+	// host: kind host, value "", container ""
+	// sample: pid "nginx": not a process ID: want a positive number
+	// sample: target "proc:4242": unknown kind "proc" (want pid, pidfile, match, cgroup, container, unit, pod or host)
+}
+
+// New builds the sampler of a target of any kind. One list of options
+// serves them all: each constructor gets the options that are its own (the
+// Scanner goes to process targets only). This example reads the fixture
+// host in testdata/v2.
+func ExampleNew() {
+	sc, err := sample.NewScanner()
+	if err != nil {
+		log.Fatal(err)
+	}
+	opts := []sample.SamplerOption{
+		sample.WithScanner(sc),
+		sample.WithProcRoot("testdata/v2/proc"),
+		sample.WithHostRoot("testdata/v2"),
+		sample.WithInstance("node-1"),
+	}
+	for _, arg := range []string{"container:web", "unit:nginx", "pod:6b9f1a0e-3c2d-4e5f-8a7b-9c0d1e2f3a4b/app", "container:shop-frontend"} {
+		t, err := sample.ParseTarget(arg)
+		if err != nil {
+			log.Fatal(err)
+		}
+		s, err := sample.New("web", t, opts...)
+		if err != nil {
+			fmt.Println(err)
+			continue
+		}
+		samples, err := s.Sample(context.Background())
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Printf("%s:", t)
+		for _, x := range samples {
+			fmt.Printf(" %s=%g", x.Resource, x.Value)
+		}
+		fmt.Println()
+	}
+	// Output:
+	// container:web: memory=2.097152e+08 threads=12
+	// unit:nginx: memory=5.0331648e+07 threads=5
+	// pod:6b9f1a0e-3c2d-4e5f-8a7b-9c0d1e2f3a4b/app: memory=4.718592e+08 threads=25
+	// sample: container shop-frontend: no such cgroup: no running container has that ID or name in (cgroup2 testdata/v2/sys/fs/cgroup)
+}

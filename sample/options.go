@@ -2,23 +2,8 @@ package sample
 
 import "time"
 
-// Options are values of small interfaces named after the constructors that
-// take them, so that an option a constructor has no use for (a Docker
-// directory given to NewProcess, say) does not compile:
-//
-//	type           taken by                                  options
-//	Option         every sampler                             WithTask, WithInstance
-//	CommonOption   every sampler and NewScanner              WithProcRoot, WithClock
-//	ProcessOption  NewProcess, NewPIDFile, NewProcessMatch   WithScanner
-//	CgroupOption   NewCgroup, NewProcessCgroup, NewContainer,
-//	               NewUnit, NewPod, NewPodContainer          WithMountInfo, WithDockerRoot
-//	HostFSOption   the cgroup samplers and NewHost           WithHostRoot
-//	HostOption     NewHost                                   WithDiskPath
-//	ScannerOption  NewScanner                                WithScanMaxAge
-//
-// Wider types satisfy the narrower ones: every Option is a ProcessOption, a
-// CgroupOption and a HostOption. New takes any SamplerOption and gives each
-// to the constructor of the target's kind when it is one of its options.
+// The option types are named after the constructors that take them; the
+// package documentation has the table of which takes which.
 
 // A SamplerOption configures one sampler constructor or more: it is the
 // type of every option but WithScanMaxAge. New takes any.

@@ -19,6 +19,11 @@
 //	NewHost(svc)                   the whole machine, as the seed's producers measured it
 //	SamplerFunc                    anything else
 //
+// A program that lets its user choose what to measure reads a [Target]
+// ("pid:4242", "container:my-db", "unit:nginx", "host") with [ParseTarget]
+// and builds its sampler with [New], which calls the constructor of the
+// target's kind.
+//
 // Values follow the units of the rightsize package: cpu in cores, memory
 // (the working set) in bytes, disk.read and disk.write in bytes per second,
 // cpu.throttled in CPU-seconds per second, oom.kills as a count per interval,
@@ -27,6 +32,27 @@
 // gauges (memory, threads) and sets the baseline of the rest. A sampler
 // returns what it could read together with an error naming what it could
 // not; when its target is gone for good, an error matching [ErrGone].
+//
+// # Options
+//
+// Options are values of small interfaces named after the constructors that
+// take them, so that an option a constructor has no use for (a Docker
+// directory given to NewProcess, say) does not compile:
+//
+//	type           taken by                                  options
+//	Option         every sampler                             WithTask, WithInstance
+//	CommonOption   every sampler and NewScanner              WithProcRoot, WithClock
+//	ProcessOption  NewProcess, NewPIDFile, NewProcessMatch   WithScanner
+//	CgroupOption   NewCgroup, NewProcessCgroup, NewContainer,
+//	               NewUnit, NewPod, NewPodContainer          WithMountInfo, WithDockerRoot
+//	HostFSOption   the cgroup samplers and NewHost           WithHostRoot
+//	HostOption     NewHost                                   WithDiskPath
+//	ScannerOption  NewScanner                                WithScanMaxAge
+//
+// Wider types satisfy narrower ones: every [Option] is a [ProcessOption], a
+// [CgroupOption] and a [HostOption]. [New] takes any [SamplerOption] and
+// gives each to the constructor of the target's kind when it is one of its
+// options, so that one list serves targets of every kind.
 //
 // # Process trees
 //
