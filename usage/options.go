@@ -19,7 +19,6 @@ func (f optionFunc) apply(q *query) { f(q) }
 type query struct {
 	f      rightsize.Filter
 	method Method
-	now    time.Time
 	err    error
 }
 

@@ -1,18 +1,74 @@
 // Package usage turns stored samples into what a scheduler needs to know:
-// how much of each resource a service is expected to use.
+// how much of each resource a service is expected to use ([Expected]) and
+// what it should request ([Recommend]).
 //
-// [Expected] answers for one service with count, min, mean, max, standard
-// deviation and the first and last sample time of every resource it
-// reported, optionally narrowed to a task, an instance, some resources or
-// a time window. Where the store can aggregate in SQL it does; otherwise
-// the values are streamed and summarised here with gonum/stat — the
-// answers are the same.
+// Expected answers for one service (or a group of services applied
+// together) with count, min, mean, max, standard deviation, P50/P90/P95/P99
+// and the first and last sample time of every resource, with the evidence
+// behind them (samples, span, confidence, and a note when the history is
+// too short to trust), optionally narrowed to a task, an instance, some
+// resources, a time window or a daily time-of-day window. A store that
+// aggregates (an [Aggregator]) computes them where the data lives;
+// otherwise the values are streamed and summarised with gonum/stat.
+//
+// Recommend gives a request, a limit and lower and upper bounds per
+// resource, with the method's name and its evidence. It reads the store's
+// per-bucket rollups when it can ([RollupReader]), so its cost grows with
+// the number of buckets, not of samples.
+//
+// # Methods
+//
+// [VPA] is the Kubernetes VPA recommender's method, every knob an option
+// with VPA's default; its figures are composed of small [Step]s as VPA's
+// are (percentile → margin → OOM bump → confidence → minimum).
+// [KRRSimple] and [SeedMax] are the other baselines.
+//
+// [Calibrated], the default, meets a risk budget the user states ("at
+// most 2 % of samples above the request", per resource: [Budget]) on the
+// service's own history, instead of a fixed percentile and margin:
+//
+//  1. Candidates. Each candidate level is a base — the 90th, 99th or
+//     100th percentile of a decaying histogram of all samples, with a
+//     half-life of a quarter, one or seven horizons (the horizon is how
+//     long a recommendation stays in place, 24 h by default) — times a
+//     margin learnt below. Short half-lives adapt within hours to a change
+//     of load; long ones remember weekly peaks.
+//  2. Self-calibration (split conformal prediction). History is cut into
+//     periods of one horizon. At the start of each period the method notes
+//     each candidate's base; every sample of the period adds its ratio to
+//     that base to the candidate's histogram of ratios, weighted by a
+//     decay (half-life seven horizons). A candidate's margin is the
+//     (1 − budget)(1 + 1/n) quantile of its ratios (n the effective number
+//     of samples), so that on its own past a level of base × margin would
+//     have had at most the budget's share of samples above it; the budget
+//     is spent gradually over the first seven periods, when little is
+//     known.
+//  3. Rolling-origin selection. Each candidate's calibrated level is also
+//     scored on the period that follows, out of sample. The method follows
+//     the candidate whose out-of-sample share above its level has stayed
+//     within the budget (or came closest) and that left the least unused;
+//     before any out-of-sample score, the one with the least unused in
+//     sample.
+//  4. The request is that candidate's base now times its margin, at least
+//     the minimum (25m CPU, 250 MiB, as VPA); the limit the same at a
+//     tenth of the budget; the lower bound at ten times the budget; the
+//     upper bound the limit widened by at most ×2 while fewer than a few
+//     periods are scored (never VPA's unbounded ×(1 + 1/confidence)).
+//     Until one full period has been seen, the request is the largest
+//     value so far plus 15 %, and the evidence says it is not yet
+//     calibrated.
+//
+// Memory is the working set the samplers measure (page cache excluded),
+// so a recommendation does not chase reclaimable cache. Every method is
+// scored by the backtest harness (package backtest; usage.Forecaster
+// adapts a method); BENCHMARKS.md has the figures.
 //
 // The package-level functions use a default estimator opened lazily from
 // RIGHTSIZE_DATABASE_URL (a postgres:// URL or sqlite:PATH; the embedded
 // file sqlite:rightsize.db when unset), so a scheduler needs no set-up:
 //
 //	u, err := usage.Expected(ctx, "resize")
+//	r, err := usage.Recommend(ctx, "resize")
 package usage
 
 import (
