@@ -27,7 +27,7 @@
 // most 2 % of samples above the request", per resource: [Budget]) on the
 // service's own history, instead of a fixed percentile and margin:
 //
-//  1. Candidates. Each candidate level is a base — the 90th, 99th or
+//  1. Candidates. Each candidate level is a base — the 99th or
 //     100th percentile of a decaying histogram of all samples, with a
 //     half-life of a quarter, one or seven horizons (the horizon is how
 //     long a recommendation stays in place, 24 h by default) — times a
