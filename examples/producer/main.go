@@ -9,115 +9,96 @@
 //	go run ./examples/producer -pod 7b2f0c64-... -pod-container app api
 //	go run ./examples/producer -host node
 //
-// Target flags may be repeated; with more than one target each gets an
-// instance label of its own (host/target), so their series stay apart. A
-// target that goes away (its process exits, its cgroup is removed) ends
-// its series and the others go on; the program stops when none is left.
+// Target flags may be repeated: each target then gets an instance label of
+// its own (host/target). A target that goes away (its process exits, its
+// cgroup is removed) ends its series; the program stops when none is left.
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
 	"os"
-	"os/signal"
-	"strconv"
+	"slices"
 	"strings"
-	"syscall"
 	"time"
 
+	"github.com/rightsize/rightsize/internal/cli"
 	"github.com/rightsize/rightsize/producer"
 	"github.com/rightsize/rightsize/sample"
 )
 
-// targets collects a repeatable flag's values.
-type targets []string
-
-func (t *targets) String() string     { return strings.Join(*t, ",") }
-func (t *targets) Set(v string) error { *t = append(*t, v); return nil }
-
-type target struct {
-	kind, value string
-}
+const prog = "producer"
 
 func main() {
-	var pids, pidFiles, matches, cgroups, containers, units, pods targets
-	flag.Var(&pids, "pid", "sample the process `PID` and its descendants (repeatable)")
-	flag.Var(&pidFiles, "pidfile", "sample the process whose PID the `file` holds, followed across restarts (repeatable)")
-	flag.Var(&matches, "match", "sample every process whose name or command line matches the regular `expression`, with descendants (repeatable)")
-	flag.Var(&cgroups, "cgroup", "sample the cgroup at `path` (a directory, or a path within the cgroup hierarchy) (repeatable)")
-	flag.Var(&containers, "container", "sample the Docker/containerd/CRI-O container with this `id or name` (repeatable)")
-	flag.Var(&units, "unit", "sample the systemd `unit` (repeatable)")
-	flag.Var(&pods, "pod", "sample the Kubernetes pod with this `UID` (repeatable)")
-	podContainer := flag.String("pod-container", "", "with -pod: sample only this `container` of the pod")
-	host := flag.Bool("host", false, "sample the whole machine (as the seed's producers did)")
-	interval := flag.Duration("interval", time.Second, "sampling interval")
-	brokers := flag.String("brokers", envOr("RIGHTSIZE_BROKERS", "127.0.0.1:9092"), "Kafka seed brokers, comma-separated (env RIGHTSIZE_BROKERS)")
-	topic := flag.String("topic", producer.DefaultTopic, "Kafka topic")
-	instance := flag.String("instance", "", "instance label (default: this host's name)")
-	flag.Usage = func() {
-		fmt.Fprintf(flag.CommandLine.Output(), "usage: producer [flags] SERVICE [TASK]\n\nSamples SERVICE (for TASK, if given) and publishes to Kafka until interrupted.\nGive at least one target flag.\n\n")
-		flag.PrintDefaults()
+	fs := flag.CommandLine
+	var targets []sample.Target
+	for _, f := range []struct{ kind, usage string }{
+		{sample.KindPID, "sample the process `PID` and its descendants"},
+		{sample.KindPIDFile, "sample the process whose PID the `file` holds, followed across restarts"},
+		{sample.KindMatch, "sample every process whose name or command line matches the regular `expression`, with descendants"},
+		{sample.KindCgroup, "sample the cgroup at `path` (a directory, or a path within the cgroup hierarchy)"},
+		{sample.KindContainer, "sample the Docker/containerd/CRI-O container with this `id or name`"},
+		{sample.KindUnit, "sample the systemd `unit`"},
+		{sample.KindPod, "sample the Kubernetes pod with this `UID`"},
+	} {
+		fs.Func(f.kind, f.usage+" (repeatable)", func(v string) error { targets = append(targets, sample.Target{Kind: f.kind, Value: v}); return nil })
+	}
+	podContainer := fs.String("pod-container", "", "with -pod: sample only this `container` of the pod")
+	host := fs.Bool("host", false, "sample the whole machine (as the seed's producers did)")
+	interval := fs.Duration("interval", time.Second, "sampling interval")
+	kafka := cli.RegisterKafka(fs, cli.DefaultBrokers)
+	instance := fs.String("instance", "", "instance label (default: this host's name)")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), "usage: producer [flags] SERVICE [TASK]\n\nSamples SERVICE (for TASK, if given) and publishes to Kafka until interrupted.\nGive at least one target flag.\n\n")
+		fs.PrintDefaults()
 	}
 	flag.Parse()
-	if flag.NArg() < 1 || flag.NArg() > 2 {
-		usageError("give SERVICE and, optionally, TASK")
+	if fs.NArg() < 1 || fs.NArg() > 2 {
+		cli.UsageError(fs, prog, "give SERVICE and, optionally, TASK")
 	}
-	service, task := flag.Arg(0), flag.Arg(1)
+	service, task := fs.Arg(0), fs.Arg(1)
 
-	var ts []target
-	for _, group := range []struct {
-		kind string
-		vals targets
-	}{{"pid", pids}, {"pidfile", pidFiles}, {"match", matches}, {"cgroup", cgroups}, {"container", containers}, {"unit", units}, {"pod", pods}} {
-		for _, v := range group.vals {
-			ts = append(ts, target{group.kind, v})
-		}
-	}
 	if *host {
-		ts = append(ts, target{"host", ""})
+		targets = append(targets, sample.Target{Kind: sample.KindHost})
 	}
-	if len(ts) == 0 {
-		usageError("no target: give -pid, -pidfile, -match, -cgroup, -container, -unit, -pod or -host")
-	}
-	if *podContainer != "" && len(pods) == 0 {
-		usageError("-pod-container needs -pod")
-	}
-	if *interval <= 0 {
-		usageError(fmt.Sprintf("-interval %v: want a positive duration", *interval))
+	switch {
+	case len(targets) == 0:
+		cli.UsageError(fs, prog, "no target: give -pid, -pidfile, -match, -cgroup, -container, -unit, -pod or -host")
+	case *podContainer != "" && !slices.ContainsFunc(targets, func(t sample.Target) bool { return t.Kind == sample.KindPod }):
+		cli.UsageError(fs, prog, "-pod-container needs -pod")
+	case *interval <= 0:
+		cli.UsageError(fs, prog, fmt.Sprintf("-interval %v: want a positive duration", *interval))
 	}
 
 	hostname, _ := os.Hostname()
-	if *instance == "" {
-		*instance = hostname
-	}
-	scanner, err := sample.NewScanner()
-	if err != nil {
-		fail(err)
-	}
+	*instance = cmp.Or(*instance, hostname)
+	scanner := must(sample.NewScanner()) // one scan of /proc per tick for every process target
 	var samplers []sample.Sampler
-	for _, t := range ts {
+	for _, t := range targets {
 		inst := *instance
-		if len(ts) > 1 {
-			inst = *instance + "/" + t.kind + ":" + t.value
+		if len(targets) > 1 {
+			inst = *instance + "/" + t.Kind + ":" + t.Value
 		}
-		opts := []sample.Option{sample.WithTask(task), sample.WithInstance(inst)}
-		s, err := newSampler(service, t, *podContainer, scanner, opts)
+		if t.Kind == sample.KindPod {
+			t.Container = *podContainer
+		}
+		s, err := sample.New(service, t, sample.WithTask(task), sample.WithInstance(inst), sample.WithScanner(scanner))
 		if err != nil {
-			fail(err)
+			flagName := strings.TrimSuffix(fmt.Sprintf("-%s %q", t.Kind, t.Value), ` ""`) // -pid "4242", -host
+			cli.Fail(prog, fmt.Errorf("%s: %w", flagName, err))
 		}
 		samplers = append(samplers, s)
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := cli.SignalContext(context.Background(), prog)
 	defer stop()
-	pub, err := producer.Connect(ctx, strings.Split(*brokers, ","), producer.WithTopic(*topic))
-	if err != nil {
-		fail(err)
-	}
-	slog.Info("publishing", "service", service, "task", task, "targets", len(samplers), "every", *interval, "brokers", *brokers, "topic", *topic)
+	popts := must(kafka.ProducerOptions()) // TLS and SASL, as the flags say
+	pub := must(producer.Connect(ctx, kafka.Addrs(), append(popts, producer.WithTopic(kafka.Topic))...))
+	slog.Info("publishing", "service", service, "task", task, "targets", len(samplers), "every", *interval, "brokers", kafka.Brokers, "topic", kafka.Topic)
 	runErr := producer.Run(ctx, pub, samplers, producer.WithInterval(*interval))
 
 	fctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -126,59 +107,14 @@ func main() {
 	st := pub.Stats()
 	slog.Info("stopped", "records", st.Published, "acknowledged", st.Acked, "dropped", st.Dropped, "failed", st.Failed)
 	if err := errors.Join(runErr, closeErr); err != nil {
-		fail(err)
+		cli.Fail(prog, err)
 	}
 }
 
-func newSampler(service string, t target, podContainer string, scanner *sample.Scanner, opts []sample.Option) (sample.Sampler, error) {
-	processOpts := []sample.ProcessOption{sample.WithScanner(scanner)}
-	cgroupOpts := []sample.CgroupOption{}
-	hostOpts := []sample.HostOption{}
-	for _, o := range opts {
-		processOpts, cgroupOpts, hostOpts = append(processOpts, o), append(cgroupOpts, o), append(hostOpts, o)
+// must returns v, or ends the program with err.
+func must[T any](v T, err error) T {
+	if err != nil {
+		cli.Fail(prog, err)
 	}
-	switch t.kind {
-	case "pid":
-		pid, err := strconv.Atoi(t.value)
-		if err != nil || pid <= 0 {
-			return nil, fmt.Errorf("-pid %q: want a positive process ID", t.value)
-		}
-		return sample.NewProcess(service, pid, processOpts...)
-	case "pidfile":
-		return sample.NewPIDFile(service, t.value, processOpts...)
-	case "match":
-		return sample.NewProcessMatch(service, t.value, processOpts...)
-	case "cgroup":
-		return sample.NewCgroup(service, t.value, cgroupOpts...)
-	case "container":
-		return sample.NewContainer(service, t.value, cgroupOpts...)
-	case "unit":
-		return sample.NewUnit(service, t.value, cgroupOpts...)
-	case "pod":
-		if podContainer != "" {
-			return sample.NewPodContainer(service, t.value, podContainer, cgroupOpts...)
-		}
-		return sample.NewPod(service, t.value, cgroupOpts...)
-	case "host":
-		return sample.NewHost(service, hostOpts...)
-	}
-	return nil, fmt.Errorf("unknown target kind %q", t.kind)
-}
-
-func usageError(msg string) {
-	fmt.Fprintln(os.Stderr, "producer:", msg)
-	flag.Usage()
-	os.Exit(2)
-}
-
-func fail(err error) {
-	fmt.Fprintln(os.Stderr, "producer:", err)
-	os.Exit(1)
-}
-
-func envOr(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
+	return v
 }

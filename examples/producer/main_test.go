@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -15,11 +14,15 @@ import (
 	"github.com/rightsize/rightsize/internal/testenv"
 	"github.com/rightsize/rightsize/internal/wire"
 	"github.com/rightsize/rightsize/internal/workload"
+	"go.uber.org/goleak"
 )
 
+// TestMain runs the workloads the tests start (this test binary, told so by
+// its environment) and checks that the tests leave no goroutine behind: the
+// in-process broker and the client that reads the topic back start them.
 func TestMain(m *testing.M) {
 	workload.MaybeRun()
-	os.Exit(m.Run())
+	goleak.VerifyTestMain(m)
 }
 
 // build compiles this program once per test run.
