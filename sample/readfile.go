@@ -11,9 +11,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// This file is where the samplers touch the file system: raw reads of
-// the small files of proc and cgroup file systems, and of /proc's
-// directory.
+// This file holds the reads that run at every tick: the small files of
+// the proc and cgroup file systems and the entries of /proc, read with
+// system calls and into reused buffers.
 
 // readFile reads the whole file at path into buf, growing it as needed, and
 // returns the filled part. It uses raw system calls because the samplers
