@@ -61,8 +61,6 @@ func clampTime(t time.Time) time.Time {
 	return t
 }
 
-func timeOf(ns int64) time.Time { return time.Unix(0, ns).UTC() }
-
 // checkBatch validates a batch before any database work.
 func checkBatch(b rightsize.Batch) error {
 	for i, s := range b.Samples {

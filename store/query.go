@@ -1,7 +1,6 @@
 package store
 
 import (
-	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -53,30 +52,4 @@ func seriesArrays(s []seriesRow) (ids, groups, ranks []int32) {
 		ids[i], groups[i], ranks[i] = int32(r.id), g, int32(i)
 	}
 	return ids, groups, ranks
-}
-
-// groupHeads returns, for series sorted by sortSeries, the index of the
-// first series of each (service, resource) group.
-func groupHeads(s []seriesRow) []int {
-	var heads []int
-	for i, r := range s {
-		if i == 0 || r.key.service != s[i-1].key.service || r.key.resource != s[i-1].key.resource {
-			heads = append(heads, i)
-		}
-	}
-	return heads
-}
-
-// stdDev returns the sample standard deviation of n values from the sum of
-// their squared deviations from the mean, ss, and the sum of those
-// deviations, c (zero but for rounding): the compensated two-pass formula.
-func stdDev(n int64, ss, c float64) float64 {
-	if n < 2 {
-		return 0
-	}
-	v := (ss - c*c/float64(n)) / float64(n-1)
-	if v <= 0 {
-		return 0
-	}
-	return math.Sqrt(v)
 }

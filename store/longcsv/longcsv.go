@@ -280,7 +280,8 @@ func sortSeries(s *rightsize.Series) {
 }
 
 // Writer writes samples as long-format CSV, times in RFC 3339 UTC with
-// as many fraction digits as they need.
+// as many fraction digits as they need, values in the shortest form that
+// reads back exactly.
 type Writer struct {
 	w        *csv.Writer
 	instance bool
@@ -306,12 +307,21 @@ func (w *Writer) Write(s rightsize.Sample) error {
 		}
 	}
 	w.rec[0], w.rec[1], w.rec[2] = s.Task, s.Service, s.Resource
-	w.rec[3] = strconv.FormatFloat(s.Value, 'g', -1, 64)
+	w.rec[3] = formatValue(s.Value)
 	w.rec[4] = s.Time.UTC().Format(time.RFC3339Nano)
 	if w.instance {
 		w.rec[5] = s.Instance
 	}
 	return w.w.Write(w.rec)
+}
+
+// formatValue writes v exactly, in plain decimals where that is short
+// (1048576, 0.25), with an exponent where it is not (5e-324).
+func formatValue(v float64) string {
+	if a := math.Abs(v); a == 0 || a >= 1e-6 && a < 1e21 {
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	}
+	return strconv.FormatFloat(v, 'g', -1, 64)
 }
 
 // Flush writes the header if nothing was written yet, then any buffered

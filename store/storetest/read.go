@@ -110,7 +110,7 @@ func checkSummary(got rightsize.Summary, want *exact, qs []float64) error {
 		got float64
 	}{{0.5, got.P50}, {0.9, got.P90}, {0.95, got.P95}, {0.99, got.P99}} {
 		if w := want.quantile(p.q); !nearQuantile(p.got, w) {
-			return fmt.Errorf("P%v = %g, exact %g: beyond %v relative", p.q*100, p.got, w, sketch.RelativeAccuracy)
+			return fmt.Errorf("percentile %v = %g, exact %g: beyond %v relative", p.q*100, p.got, w, sketch.RelativeAccuracy)
 		}
 	}
 	if len(got.Quantiles) != len(qs) {
