@@ -16,13 +16,16 @@ type deadRecord struct {
 	err    error
 }
 
-func toWire(r *kgo.Record) wire.Record {
-	w := wire.Record{Key: r.Key, Value: r.Value, Timestamp: r.Timestamp}
+// toWire views r as a wire.Record, its headers in scratch (reused from
+// one record to the next).
+func toWire(r *kgo.Record, scratch *[]wire.Header) wire.Record {
+	w := wire.Record{Key: r.Key, Value: r.Value, Timestamp: wire.UnwrapKafkaTime(r.Timestamp)}
 	if len(r.Headers) > 0 {
-		w.Headers = make([]wire.Header, len(r.Headers))
-		for i, h := range r.Headers {
-			w.Headers[i] = wire.Header{Key: h.Key, Value: h.Value}
+		hs := (*scratch)[:0]
+		for _, h := range r.Headers {
+			hs = append(hs, wire.Header{Key: h.Key, Value: h.Value})
 		}
+		*scratch, w.Headers = hs, hs
 	}
 	return w
 }

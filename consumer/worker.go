@@ -23,6 +23,8 @@ type worker struct {
 	cancel   context.CancelFunc
 	finished chan struct{}
 	paused   bool // fetching paused because in was full (poll loop only)
+	decoder  wire.Decoder
+	headers  []wire.Header // scratch for toWire
 
 	next  int64 // the offset the next record should have
 	known bool  // next is known (the store's offset, or a record seen)
@@ -105,7 +107,7 @@ func (w *worker) add(h handoff) {
 		}
 		lo := len(w.samples)
 		var err error
-		if w.samples, err = wire.Decode(w.samples, toWire(r)); err != nil {
+		if w.samples, err = w.decoder.Decode(w.samples, toWire(r, &w.headers)); err != nil {
 			reason := reasonOf(err)
 			w.dead = append(w.dead, deadRecord{r, reason, err})
 			w.c.countMalformed(r, reason, err)

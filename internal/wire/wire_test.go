@@ -133,23 +133,3 @@ func TestDecodeMalformed(t *testing.T) {
 		})
 	}
 }
-
-func FuzzDecode(f *testing.F) {
-	recs, _ := Encode([]rightsize.Sample{{Service: "a", Resource: "cpu", Value: 1, Time: time.Unix(1, 0)}})
-	f.Add(recs[0].Key, recs[0].Value)
-	f.Add([]byte("img s CPU"), []byte("12.5"))
-	f.Fuzz(func(t *testing.T, key, value []byte) {
-		out, err := Decode(nil, Record{Key: key, Value: value, Timestamp: time.Unix(1, 0)})
-		if err != nil {
-			if len(out) != 0 {
-				t.Fatalf("samples returned with error")
-			}
-			return
-		}
-		for _, s := range out {
-			if verr := s.Validate(); verr != nil {
-				t.Fatalf("decoded invalid sample %+v: %v", s, verr)
-			}
-		}
-	})
-}
