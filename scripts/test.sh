@@ -52,8 +52,21 @@ ensure_kcat() {
 	apt_install kcat
 }
 
+# The seed's Python producer (kafka-python) is run against examples/broker.
+# Debian's python3-kafka installs for the system's /usr/bin/python3, which
+# the test tries after the python3 on the PATH.
+ensure_python_kafka() {
+	local py
+	for py in python3 /usr/bin/python3; do
+		command -v "$py" >/dev/null && "$py" -c 'import kafka' 2>/dev/null && return
+	done
+	say "installing python3-kafka (the seed's Kafka client, for the interop test)"
+	apt_install python3-kafka || echo "could not install python3-kafka; the test that runs the seed's Python producer will say so" >&2
+}
+
 ensure_postgres
 ensure_kcat
+ensure_python_kafka
 
 say "gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
