@@ -7,8 +7,12 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"net"
+	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -113,4 +117,63 @@ func Records(t testing.TB, addrs []string, topic string, min int) []*kgo.Record 
 			return out
 		}
 	}
+}
+
+// Database creates a database of the test's own on the server dsn points
+// at and returns a DSN for it; it is dropped when the test ends. For
+// tests of programs, which take a DSN and no schema.
+func Database(t testing.TB, dsn, prefix string) string {
+	t.Helper()
+	name := fmt.Sprintf("%s_%016x", prefix, rand.Uint64())
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatalf("create database %s: %v", name, err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
+		t.Fatalf("create database %s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		conn, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			t.Errorf("drop database %s: %v", name, err)
+			return
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
+			t.Errorf("drop database %s: %v", name, err)
+		}
+	})
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := url.URL{Scheme: "postgres", Host: net.JoinHostPort(cfg.Host, strconv.Itoa(int(cfg.Port))), Path: "/" + name, RawQuery: "sslmode=disable"}
+	if cfg.Password != "" {
+		u.User = url.UserPassword(cfg.User, cfg.Password)
+	} else {
+		u.User = url.User(cfg.User)
+	}
+	return u.String()
+}
+
+// Build builds the main package in dir (a path relative to the calling
+// test's package, e.g. "." or "../broker") into the test's temporary
+// directory and returns the binary's path.
+func Build(t testing.TB, dir string) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), filepath.Base(filepath.Clean(dir))+".bin")
+	if dir == "." {
+		wd, _ := os.Getwd()
+		bin = filepath.Join(t.TempDir(), filepath.Base(wd))
+	}
+	out, err := exec.Command("go", "build", "-o", bin, dir).CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build %s: %v\n%s", dir, err, out)
+	}
+	return bin
 }
