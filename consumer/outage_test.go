@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"net"
 	"net/url"
 	"strings"
@@ -14,76 +13,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/rightsize/rightsize/consumer"
+	"github.com/rightsize/rightsize/internal/testenv"
+	"github.com/rightsize/rightsize/store"
 )
-
-// proxy forwards TCP connections to a server and can cut them all, as a
-// database that goes away and comes back would.
-type proxy struct {
-	target string
-	addr   string
-	mu     sync.Mutex
-	ln     net.Listener
-	conns  []net.Conn
-}
-
-func newProxy(t *testing.T, target string) *proxy {
-	p := &proxy{target: target}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.addr = ln.Addr().String()
-	p.serve(ln)
-	t.Cleanup(p.cut)
-	return p
-}
-
-func (p *proxy) serve(ln net.Listener) {
-	p.mu.Lock()
-	p.ln = ln
-	p.mu.Unlock()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			s, err := net.Dial("tcp", p.target)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			p.mu.Lock()
-			p.conns = append(p.conns, c, s)
-			p.mu.Unlock()
-			go func() { io.Copy(s, c); s.Close() }()
-			go func() { io.Copy(c, s); c.Close() }()
-		}
-	}()
-}
-
-// cut closes every connection and stops listening.
-func (p *proxy) cut() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.ln != nil {
-		p.ln.Close()
-		p.ln = nil
-	}
-	for _, c := range p.conns {
-		c.Close()
-	}
-	p.conns = nil
-}
-
-// restore listens again on the same address.
-func (p *proxy) restore(t *testing.T) {
-	ln, err := net.Listen("tcp", p.addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.serve(ln)
-}
 
 // TestDatabaseOutageLosesNothing cuts the consumer off from PostgreSQL
 // mid-stream for a few seconds: the consumer keeps retrying, and once the
@@ -94,8 +26,8 @@ func TestDatabaseOutageLosesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	px := newProxy(t, net.JoinHostPort(cfg.Host, fmt.Sprint(cfg.Port)))
-	u := url.URL{Scheme: "postgres", User: url.UserPassword(cfg.User, cfg.Password), Host: px.addr, Path: "/" + cfg.Database, RawQuery: "sslmode=disable"}
+	px := testenv.NewProxy(t, net.JoinHostPort(cfg.Host, fmt.Sprint(cfg.Port)))
+	u := url.URL{Scheme: "postgres", User: url.UserPassword(cfg.User, cfg.Password), Host: px.Addr, Path: "/" + cfg.Database, RawQuery: "sslmode=disable"}
 	if cfg.Password == "" {
 		u.User = url.User(cfg.User)
 	}
@@ -112,11 +44,11 @@ func TestDatabaseOutageLosesNothing(t *testing.T) {
 	}
 	run(t, c)
 	waitFor(t, "some records stored", func() bool { return storedRecords(st, b) > 100 })
-	px.cut()
+	px.Cut()
 	before := c.Stats().Samples
 	time.Sleep(3 * time.Second)
 	during := c.Stats().Samples - before
-	px.restore(t)
+	px.Restore(t)
 	want := <-done
 	waitLag0(t, c)
 	t.Logf("samples delivered while the database was away: %d", during)
@@ -125,6 +57,91 @@ func TestDatabaseOutageLosesNothing(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "retrying") {
 		t.Errorf("the outage was not logged:\n%s", logs.String())
+	}
+	checkExactlyOnce(t, st, want, services)
+}
+
+// TestBackendsTerminatedEverySecond kills the consumer's PostgreSQL
+// connections (pg_terminate_backend) every second for ten seconds
+// mid-stream: the consumer recovers by itself, and every sample is stored
+// exactly once. It reports the longest time nothing was stored.
+func TestBackendsTerminatedEverySecond(t *testing.T) {
+	admin := testenv.DatabaseURL(t)
+	dsn := testenv.Database(t, admin, "rs_terminate")
+	st, err := store.OpenPostgres(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := startBroker(t)
+	const services, ticks = 8, 1500
+	done := make(chan map[sampleKey]bool)
+	go func() { done <- publish(t, b.Addrs(), services, ticks, 10*time.Millisecond) }()
+	var logs bytes.Buffer
+	c, err := consumer.New(context.Background(), b.Addrs(), []consumer.Sink{st}, consumer.WithLogger(quietLogger(&logs)), consumer.WithMaxRecords(40))
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, c)
+	waitFor(t, "some records stored", func() bool { return c.Stats().Samples > 100 })
+
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	// Watch progress throughout: the longest time the stored count stood
+	// still while records were waiting.
+	var (
+		mu      sync.Mutex
+		longest time.Duration
+	)
+	stopWatch := make(chan struct{})
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		last, since := c.Stats().Samples, time.Now()
+		for {
+			select {
+			case <-stopWatch:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+			n := c.Stats().Samples
+			lag, _ := c.Lag(ctx)
+			mu.Lock()
+			if n != last || lag == 0 {
+				last, since = n, time.Now()
+			} else {
+				longest = max(longest, time.Since(since))
+			}
+			mu.Unlock()
+		}
+	}()
+	var killed int
+	for range 10 {
+		var n int
+		if err := conn.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, cfg.Database).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		killed += n
+		time.Sleep(time.Second)
+	}
+	want := <-done
+	waitLag0(t, c)
+	close(stopWatch)
+	<-watched
+	t.Logf("%d backends terminated over 10 s; the longest time with nothing stored was %v", killed, longest.Round(10*time.Millisecond))
+	if testing.Verbose() {
+		t.Log(logs.String())
+	}
+	if killed < 10 {
+		t.Errorf("only %d backends were terminated", killed)
 	}
 	checkExactlyOnce(t, st, want, services)
 }

@@ -44,6 +44,11 @@ type worker struct {
 
 type span struct{ lo, hi int }
 
+// maxBackoff is the longest pause between two attempts at a failing
+// write: long enough not to hammer a database that is down, short enough
+// to resume within a second or two of its return.
+const maxBackoff = 2 * time.Second
+
 // handoff is what the poll loop gives a worker: records of its
 // partition, the topic's ID, and the partition's seek epoch when they
 // were fetched.
@@ -144,7 +149,10 @@ func (w *worker) batch(i, j int, from int64) rightsize.Batch {
 // topic and the rest is stored. It reports whether the records were
 // delivered.
 func (w *worker) deliver(i, j int, from int64) bool {
-	backoff := 100 * time.Millisecond
+	// The first retry is at once (a pooled connection the database has
+	// dropped fails once, and the next is fresh); then the pause doubles,
+	// up to maxBackoff.
+	var backoff time.Duration
 	for {
 		b := w.batch(i, j, from)
 		start := time.Now()
@@ -192,7 +200,7 @@ func (w *worker) deliver(i, j int, from int64) bool {
 			return false
 		case <-time.After(backoff):
 		}
-		backoff = min(2*backoff, 5*time.Second)
+		backoff = min(max(2*backoff, 100*time.Millisecond), maxBackoff)
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -63,6 +64,7 @@ type Kafka struct {
 
 	published, acked, dropped, failed atomic.Int64
 	lastErr                           atomic.Value // string
+	conn                              connState
 }
 
 // Stats counts records (one per service per tick) since the publisher was
@@ -74,6 +76,12 @@ type Stats struct {
 	Failed    int64 // given up on after being buffered (delivery timeout, closed before delivery)
 	// LastError is the most recent delivery error, or "".
 	LastError string
+	// Unreachable says since when no broker could be reached (zero when
+	// the last connection attempt succeeded), and BrokerError why: while
+	// the brokers are away records wait in the buffer, and this is how a
+	// caller learns of it before anything fails.
+	Unreachable time.Time
+	BrokerError string
 }
 
 // An Option changes a setting of a publisher made by New or Connect.
@@ -226,6 +234,8 @@ func Connect(ctx context.Context, brokers []string, opts ...ConnectOption) (*Kaf
 		return nil, fmt.Errorf("producer: %w", err)
 	}
 	kopts = append(kopts, sec...)
+	k := &Kafka{owns: true, topic: c.topic, maxBuffered: c.maxBuffered}
+	kopts = append(kopts, kgo.WithHooks(&k.conn))
 	kopts = append(kopts, c.kopts...)
 	client, err := kgo.NewClient(kopts...)
 	if err != nil {
@@ -235,7 +245,8 @@ func Connect(ctx context.Context, brokers []string, opts ...ConnectOption) (*Kaf
 		client.Close()
 		return nil, fmt.Errorf("producer: %w", err)
 	}
-	return &Kafka{client: client, owns: true, topic: c.topic, maxBuffered: c.maxBuffered}, nil
+	k.client = client
+	return k, nil
 }
 
 // Publish encodes samples as one record per (task, service, instance, time)
@@ -310,8 +321,57 @@ func (k *Kafka) Close(ctx context.Context) error {
 // Stats returns the publisher's counters.
 func (k *Kafka) Stats() Stats {
 	s := Stats{Published: k.published.Load(), Acked: k.acked.Load(), Dropped: k.dropped.Load(), Failed: k.failed.Load()}
+	s.Unreachable, s.BrokerError = k.conn.state()
 	if v, ok := k.lastErr.Load().(string); ok {
 		s.LastError = v
 	}
 	return s
+}
+
+// connState follows the client's connections to the brokers (a franz-go
+// hook): the first failure since the last success, and its error.
+type connState struct {
+	mu    sync.Mutex
+	since time.Time
+	err   string
+}
+
+var (
+	_ kgo.HookBrokerConnect = (*connState)(nil)
+	_ kgo.HookBrokerWrite   = (*connState)(nil)
+	_ kgo.HookBrokerRead    = (*connState)(nil)
+)
+
+func (c *connState) OnBrokerConnect(meta kgo.BrokerMetadata, _ time.Duration, _ net.Conn, err error) {
+	c.record(meta, "connecting to", err)
+}
+
+func (c *connState) OnBrokerWrite(meta kgo.BrokerMetadata, _ int16, _ int, _, _ time.Duration, err error) {
+	c.record(meta, "writing to", err)
+}
+
+func (c *connState) OnBrokerRead(meta kgo.BrokerMetadata, _ int16, _ int, _, _ time.Duration, err error) {
+	c.record(meta, "reading from", err)
+}
+
+func (c *connState) record(meta kgo.BrokerMetadata, what string, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err == nil {
+		c.since, c.err = time.Time{}, ""
+		return
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, kgo.ErrClientClosed) {
+		return
+	}
+	if c.since.IsZero() {
+		c.since = time.Now()
+	}
+	c.err = fmt.Sprintf("%s broker %s: %v", what, net.JoinHostPort(meta.Host, fmt.Sprint(meta.Port)), err)
+}
+
+func (c *connState) state() (time.Time, string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.since, c.err
 }
