@@ -98,7 +98,7 @@ func Start(opts ...Option) (*Broker, error) {
 				ln = tls.NewListener(ln, c.tls.Clone())
 			}
 			if len(c.users) > 0 {
-				ln = refusingListener{Listener: ln, closing: &b.closing}
+				ln = saslListener{Listener: ln, closing: &b.closing}
 			}
 			return ln, nil
 		}),
@@ -143,7 +143,7 @@ func Start(opts ...Option) (*Broker, error) {
 
 func listenError(addr string, err error) error {
 	if errors.Is(err, syscall.EADDRINUSE) {
-		return fmt.Errorf("broker: cannot listen on %s: the address is in use (another broker running?): %w", addr, syscall.EADDRINUSE)
+		return fmt.Errorf("broker: cannot listen on %s: %w (is another broker running?)", addr, syscall.EADDRINUSE)
 	}
 	// net.OpError's text already names the address.
 	return fmt.Errorf("broker: %w", err)

@@ -295,6 +295,20 @@ func TestSASLUsers(t *testing.T) {
 					t.Errorf("TLS %v: a client without SASL was served", tlsOn)
 				}
 				cancel()
+
+				// As Kafka does, it advertises SASLHandshake from version
+				// 0, which librdkafka (kcat) needs to speak SCRAM.
+				ctx, cancel = context.WithTimeout(context.Background(), 5*time.Second)
+				vs, err := kadm.NewClient(client(t, b.Addrs(), append(copts, kgo.SASL(mech("alice", "alice-secret")))...)).ApiVersions(ctx)
+				cancel()
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, bv := range vs {
+					if lo, hi, ok := bv.KeyVersions(17); !ok || lo != 0 || hi < 1 || bv.Err != nil {
+						t.Errorf("TLS %v: SASLHandshake versions %d to %d (%v, %v), want 0 to 1", tlsOn, lo, hi, ok, bv.Err)
+					}
+				}
 			}
 		})
 	}

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"go.uber.org/goleak"
 
 	"github.com/rightsize/rightsize/internal/testenv"
 )
@@ -54,6 +56,12 @@ func TestMain(m *testing.M) {
 	if binary != "" {
 		os.RemoveAll(filepath.Dir(binary))
 	}
+	// The clients the tests start (the consumer, the producer) must leave
+	// no goroutine behind.
+	if err := goleak.Find(); code == 0 && err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		code = 1
+	}
 	os.Exit(code)
 }
 
@@ -79,7 +87,14 @@ func freeAddr(t *testing.T) string {
 // listens. The process is killed when the test ends, if still running.
 func start(t *testing.T, args ...string) *proc {
 	t.Helper()
+	return startEnv(t, nil, args...)
+}
+
+// startEnv is start with env added to the program's environment.
+func startEnv(t *testing.T, env []string, args ...string) *proc {
+	t.Helper()
 	cmd := exec.Command(program(t), args...)
+	cmd.Env = append(os.Environ(), env...)
 	p := &proc{cmd: cmd, stderr: new(bytes.Buffer), done: make(chan error, 1)}
 	cmd.Stderr = p.stderr
 	stdout, err := cmd.StdoutPipe()

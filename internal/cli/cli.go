@@ -15,6 +15,9 @@
 //	-sasl-mechanism RIGHTSIZE_SASL_MECHANISM  PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512, with
 //	-sasl-user      RIGHTSIZE_SASL_USER       the user; the password only from
 //	                RIGHTSIZE_SASL_PASSWORD   (no flag: a flag's value shows in ps)
+//
+// examples/broker takes the security flags from the broker's side
+// (RegisterBrokerSecurity).
 package cli
 
 import (

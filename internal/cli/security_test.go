@@ -269,3 +269,86 @@ func TestWrongPasswordIsAnAuthenticationError(t *testing.T) {
 		t.Errorf("error %q: want an authentication error naming PLAIN, without the password", err)
 	}
 }
+
+func TestBrokerSecurityFlags(t *testing.T) {
+	certs, err := brokertest.NewCerts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := certs.WriteFiles(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(cli.EnvSASLPassword, password)
+	fs := flag.NewFlagSet("broker", flag.ContinueOnError)
+	bs := cli.RegisterBrokerSecurity(fs)
+	if err := fs.Parse([]string{"-tls-cert", files.ServerCert, "-tls-key", files.ServerKey, "-tls-ca", files.CA,
+		"-sasl-mechanism", "SCRAM-SHA-256", "-sasl-user", "svc"}); err != nil {
+		t.Fatal(err)
+	}
+	opts, err := bs.Options()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := broker.Start(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	connect := func(args ...string) error {
+		k := parse(t, append([]string{"-brokers", strings.Join(b.Addrs(), ",")}, args...)...)
+		popts, err := k.ProducerOptions()
+		if err != nil {
+			t.Fatal(err)
+		}
+		pub, err := producer.Connect(ctx, k.Addrs(), append(popts, producer.WithConnectTimeout(2*time.Second))...)
+		if err == nil {
+			pub.Close(ctx)
+		}
+		return err
+	}
+	if err := connect("-tls-ca", files.CA, "-tls-cert", files.ClientCert, "-tls-key", files.ClientKey, "-sasl-mechanism", "SCRAM-SHA-256", "-sasl-user", "svc"); err != nil {
+		t.Errorf("with the client certificate and the password: %v", err)
+	}
+	if err := connect("-tls-ca", files.CA, "-sasl-mechanism", "SCRAM-SHA-256", "-sasl-user", "svc"); err == nil {
+		t.Error("served a client without a certificate")
+	}
+	if err := connect("-tls-ca", files.CA, "-tls-cert", files.ClientCert, "-tls-key", files.ClientKey, "-sasl-mechanism", "SCRAM-SHA-256", "-sasl-user", "eve"); !errors.Is(err, rightsize.ErrAuthentication) {
+		t.Errorf("an unknown user: %v, want an authentication error", err)
+	}
+
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-tls-cert", files.ServerCert}, "-tls-cert needs -tls-key"},
+		{[]string{"-tls-key", files.ServerKey}, "-tls-key needs -tls-cert"},
+		{[]string{"-tls-ca", files.CA}, "-tls-ca needs -tls-cert"},
+		{[]string{"-tls-cert", files.ServerCert, "-tls-key", files.ServerKey, "-tls-ca", files.ServerKey}, "no PEM certificate"},
+		{[]string{"-tls-cert", files.ServerCert, "-tls-key", files.ClientKey}, files.ClientKey},
+		{[]string{"-sasl-user", "svc"}, "-sasl-user needs -sasl-mechanism"},
+		{[]string{"-sasl-mechanism", "OAUTHBEARER", "-sasl-user", "svc"}, "OAUTHBEARER"},
+	} {
+		fs := flag.NewFlagSet("broker", flag.ContinueOnError)
+		bs := cli.RegisterBrokerSecurity(fs)
+		if err := fs.Parse(tc.args); err != nil {
+			t.Fatal(err)
+		}
+		_, err := bs.Options()
+		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), password) {
+			t.Errorf("%v: error %v, want one saying %q", tc.args, err, tc.want)
+		}
+	}
+	t.Setenv(cli.EnvSASLPassword, "")
+	fs = flag.NewFlagSet("broker", flag.ContinueOnError)
+	bs = cli.RegisterBrokerSecurity(fs)
+	if err := fs.Parse([]string{"-sasl-mechanism", "PLAIN", "-sasl-user", "svc"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bs.Options(); err == nil || !strings.Contains(err.Error(), cli.EnvSASLPassword) {
+		t.Errorf("no password: %v, want an error naming %s", err, cli.EnvSASLPassword)
+	}
+}
