@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"math"
 	"time"
 
@@ -286,4 +287,125 @@ func permanentPG(err error) error {
 		return rightsize.Permanent(err)
 	}
 	return err
+}
+
+// pgLabeledRows reads aggregateRows' columns: the series' id and labels,
+// the chunk's stats and sketch, and its values where they were selected.
+type pgLabeledRows struct {
+	rows   pgx.Rows
+	cur    *chunk
+	labels seriesKey
+	err    error
+}
+
+func (r *pgLabeledRows) Next() bool {
+	if r.err != nil || !r.rows.Next() {
+		return false
+	}
+	raw := r.rows.RawValues()
+	if len(raw) != 17 {
+		r.err = fmt.Errorf("read chunks: %d columns", len(raw))
+		return false
+	}
+	for i, fd := range r.rows.FieldDescriptions() {
+		if i >= 1 && i <= 4 {
+			continue // labels: text, the same in either format
+		}
+		if fd.Format != pgx.BinaryFormatCode || raw[i] == nil && i < 15 {
+			r.err = fmt.Errorf("read chunks: column %s is NULL or not in binary format", fd.Name)
+			return false
+		}
+	}
+	c := &chunk{
+		series: int64(int32(binary.BigEndian.Uint32(raw[0]))),
+		bucket: int64(be64(raw[5])) + pgEpochMicro,
+		seq:    int64(be64(raw[6])),
+		count:  int64(int32(binary.BigEndian.Uint32(raw[7]))),
+		sum:    math.Float64frombits(be64(raw[8])),
+		m2:     math.Float64frombits(be64(raw[9])),
+		min:    math.Float64frombits(be64(raw[10])),
+		max:    math.Float64frombits(be64(raw[11])),
+		first:  int64(be64(raw[12])) + pgEpochMicro,
+		last:   int64(be64(raw[13])) + pgEpochMicro,
+		sketch: append([]byte(nil), raw[14]...),
+	}
+	if k := &r.labels; string(raw[1]) != k.task || string(raw[2]) != k.service || string(raw[3]) != k.instance || string(raw[4]) != k.resource {
+		*k = seriesKey{task: string(raw[1]), service: string(raw[2]), instance: string(raw[3]), resource: string(raw[4])}
+	}
+	if raw[15] != nil {
+		var err error
+		if c.times, err = decodeTimes(raw[15]); err == nil {
+			c.vals, err = decodeFloats(raw[16])
+		}
+		if err == nil && len(c.times) != len(c.vals) {
+			err = fmt.Errorf("%d times, %d values", len(c.times), len(c.vals))
+		}
+		if err != nil {
+			r.err = fmt.Errorf("read chunk of bucket %s: %w", time.UnixMicro(c.bucket).UTC(), err)
+			return false
+		}
+	}
+	r.cur = c
+	return true
+}
+
+func (r *pgLabeledRows) Chunk() *chunk      { return r.cur }
+func (r *pgLabeledRows) Labels() seriesKey { return r.labels }
+func (r *pgLabeledRows) Close()            { r.rows.Close() }
+
+func (r *pgLabeledRows) Err() error {
+	if r.err != nil {
+		return r.err
+	}
+	return r.rows.Err()
+}
+
+// labelWhere returns the conditions on the series table (alias s) that
+// select what f's labels select.
+func labelWhere(f rightsize.Filter, dollar bool) *where {
+	w := &where{dollar: dollar}
+	if dollar {
+		w.add("s.service = ANY(?)", f.Services)
+		if len(f.Resources) > 0 {
+			w.add("s.resource = ANY(?)", f.Resources)
+		}
+	} else {
+		in := func(col string, vals []string) {
+			w.conds = append(w.conds, col+" IN ("+strings.TrimSuffix(strings.Repeat("?,", len(vals)), ",")+")")
+			for _, v := range vals {
+				w.args = append(w.args, v)
+			}
+		}
+		in("s.service", f.Services)
+		if len(f.Resources) > 0 {
+			in("s.resource", f.Resources)
+		}
+	}
+	if f.Task != "" {
+		w.add("s.task_id = ?", f.Task)
+	}
+	if f.Instance != "" {
+		w.add("s.instance = ?", f.Instance)
+	}
+	return w
+}
+
+func (p *Postgres) aggregateRows(ctx context.Context, f rightsize.Filter, lo, hi, edgeLo, edgeHi int64) (labeledRows, error) {
+	w := labelWhere(f, true)
+	w.add("c.bucket >= ?", time.UnixMicro(lo))
+	w.add("c.bucket < ?", time.UnixMicro(hi))
+	n := len(w.args)
+	w.args = append(w.args, time.UnixMicro(edgeLo), time.UnixMicro(edgeHi))
+	edge := fmt.Sprintf("c.bucket < $%d OR c.bucket > $%d", n+1, n+2)
+	rows, err := p.pool.Query(ctx, p.n.sql(`
+SELECT s.id, s.task_id, s.service, s.instance, s.resource,
+       c.bucket, c.seq, c.count, c.sum, c.m2, c.min, c.max, c.first, c.last, c.sketch,
+       CASE WHEN `+edge+` THEN c.times END, CASE WHEN `+edge+` THEN c.vals END
+FROM {series} s JOIN {chunks} c ON c.series_id = s.id
+WHERE `+w.String()+`
+ORDER BY s.service, s.resource, s.task_id, s.instance, c.bucket, c.seq`), w.args...)
+	if err != nil {
+		return nil, err
+	}
+	return &pgLabeledRows{rows: rows}, nil
 }

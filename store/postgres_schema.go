@@ -177,7 +177,12 @@ FROM {samples} sa JOIN {series} se ON se.id = sa.series_id`
 // bucket, write) holding the bucket's rollup (count, sum, sum of squared
 // deviations, min, max, first and last time), its sketch and its raw
 // values as arrays in time order, under a primary key of (series_id,
-// bucket, seq) — one index entry per chunk, not per sample. Existing
+// bucket, seq) — one index entry per chunk, not per sample. The arrays
+// are stored out of line, uncompressed (STORAGE EXTERNAL with a
+// toast_tuple_target of 128 bytes: timestamps and gauges barely compress,
+// and trying costs ingest CPU), and the sketch inline (STORAGE MAIN), so
+// that a heap row is the rollup alone, about 200 bytes plus the sketch:
+// reading a series' rollups reads a few pages, never the values. Existing
 // samples are moved into chunks (stats and arrays in SQL, sketches in Go,
 // in pages of the primary key) and the samples table is dropped.
 func pgMigrate2(ctx context.Context, tx pgx.Tx, n pgNames, cfg config) error {
@@ -197,7 +202,8 @@ CREATE TABLE {chunks} (
 	times     timestamptz[] NOT NULL,
 	vals      double precision[] NOT NULL,
 	PRIMARY KEY (series_id, bucket, seq)
-);
+) WITH (toast_tuple_target = 128);
+ALTER TABLE {chunks} ALTER COLUMN times SET STORAGE EXTERNAL, ALTER COLUMN vals SET STORAGE EXTERNAL, ALTER COLUMN sketch SET STORAGE MAIN;
 COMMENT ON TABLE {chunks} IS 'rightsize: one row per (series, bucket, write): the bucket''s rollup, its sketch and its raw values in time order; read it through the view';
 CREATE TABLE {settings} (
 	name  text PRIMARY KEY,

@@ -24,6 +24,13 @@ type chunkReader interface {
 	// [lo, hi), without their values, ordered by the series' index in
 	// ids, then bucket, then seq. Each chunk's series is that index.
 	statsRows(ctx context.Context, ids []int64, lo, hi int64) (chunkRows, error)
+	// aggregateRows reads in one query the chunks, with a bucket in
+	// [lo, hi), of the series whose labels match f, ordered by the series'
+	// labels (service, resource, task, instance: sortSeries' order), then
+	// bucket, then seq. Each chunk's series is its series id, and has its
+	// stats and sketch, and its values too if its bucket is before edgeLo
+	// or after edgeHi (the edges of a window).
+	aggregateRows(ctx context.Context, f rightsize.Filter, lo, hi, edgeLo, edgeHi int64) (labeledRows, error)
 	// valuesAt reads the chunks of the buckets (ids[i], buckets[i]), with
 	// their values and without their sketches, ordered by i, then seq.
 	// Each chunk's series is i.
@@ -44,6 +51,13 @@ type chunkRows interface {
 	Close()
 }
 
+// labeledRows is a cursor over chunks that also gives the labels of each
+// chunk's series.
+type labeledRows interface {
+	chunkRows
+	Labels() seriesKey
+}
+
 func idsOf(series []seriesRow) []int64 {
 	ids := make([]int64, len(series))
 	for i, s := range series {
@@ -62,17 +76,11 @@ func aggregate(ctx context.Context, r chunkReader, a rightsize.Aggregation) ([]r
 	if err := a.Validate(); err != nil {
 		return nil, err
 	}
-	series, err := r.matchSeries(ctx, a.Filter)
-	if err != nil {
-		return nil, err
-	}
 	out := []rightsize.Summary{}
-	if len(series) == 0 {
-		return out, nil
-	}
 	w := newWindow(a.Filter, a.Step)
 	width := r.bucketWidth()
 	accs := make(map[groupKey]*acc)
+	var series []seriesRow
 	get := func(i int, t int64) *acc {
 		k := series[i].key
 		g := groupKey{service: k.service, resource: k.resource}
@@ -92,25 +100,39 @@ func aggregate(ctx context.Context, r chunkReader, a rightsize.Aggregation) ([]r
 		}
 		return x
 	}
-	ids := idsOf(series)
 	lo, hi := w.bucketRange(width)
 	var pIDs, pBuckets []int64 // buckets to read raw
 	var pSeries []int
-	rows, err := r.statsRows(ctx, ids, lo, hi)
+	rows, err := r.aggregateRows(ctx, a.Filter, lo, hi, w.from, w.to-width)
 	if err != nil {
 		return nil, err
 	}
+	index := make(map[int64]int)
 	for rows.Next() {
 		c := rows.Chunk()
+		i, ok := index[c.series]
+		if !ok {
+			i = len(series)
+			index[c.series] = i
+			series = append(series, seriesRow{id: c.series, key: rows.Labels()})
+		}
 		switch w.class(c.bucket, width) {
 		case bucketWhole:
-			if err := get(int(c.series), c.bucket).addStats(c); err != nil {
+			if err := get(i, c.bucket).addStats(c); err != nil {
 				rows.Close()
-				return nil, fmt.Errorf("series %d, bucket %s: %w", ids[c.series], time.UnixMicro(c.bucket).UTC(), err)
+				return nil, fmt.Errorf("series %d, bucket %s: %w", c.series, time.UnixMicro(c.bucket).UTC(), err)
 			}
 		case bucketPartial:
-			if n := len(pIDs); n == 0 || pIDs[n-1] != ids[c.series] || pBuckets[n-1] != c.bucket {
-				pIDs, pBuckets, pSeries = append(pIDs, ids[c.series]), append(pBuckets, c.bucket), append(pSeries, int(c.series))
+			if c.times != nil { // an edge of the window: its values came along
+				for j, t := range c.times {
+					if w.keep(t) {
+						get(i, t).addValue(t, c.vals[j])
+					}
+				}
+				continue
+			}
+			if n := len(pIDs); n == 0 || pIDs[n-1] != c.series || pBuckets[n-1] != c.bucket {
+				pIDs, pBuckets, pSeries = append(pIDs, c.series), append(pBuckets, c.bucket), append(pSeries, i)
 			}
 		}
 	}

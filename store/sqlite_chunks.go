@@ -417,3 +417,63 @@ func (s *SQLite) Compact(ctx context.Context) (int, error) {
 	}
 	return total, nil
 }
+
+// sqliteLabeledRows reads aggregateRows' columns.
+type sqliteLabeledRows struct {
+	rows   *sql.Rows
+	cur    *chunk
+	labels seriesKey
+	err    error
+}
+
+func (r *sqliteLabeledRows) Next() bool {
+	if r.err != nil || !r.rows.Next() {
+		return false
+	}
+	c := &chunk{}
+	var (
+		k       seriesKey
+		samples sql.NullString
+	)
+	r.err = r.rows.Scan(&c.series, &k.task, &k.service, &k.instance, &k.resource,
+		&c.bucket, &c.seq, &c.count, &c.sum, &c.m2, &c.min, &c.max, &c.first, &c.last, &c.sketch, &samples)
+	if r.err != nil {
+		return false
+	}
+	if samples.Valid {
+		if c.times, c.vals, r.err = parsePairs(samples.String); r.err != nil {
+			r.err = fmt.Errorf("chunk %d: %w", c.seq, r.err)
+			return false
+		}
+	}
+	r.cur, r.labels = c, k
+	return true
+}
+
+func (r *sqliteLabeledRows) Chunk() *chunk      { return r.cur }
+func (r *sqliteLabeledRows) Labels() seriesKey { return r.labels }
+func (r *sqliteLabeledRows) Close()            { r.rows.Close() }
+
+func (r *sqliteLabeledRows) Err() error {
+	if r.err != nil {
+		return r.err
+	}
+	return r.rows.Err()
+}
+
+func (s *SQLite) aggregateRows(ctx context.Context, f rightsize.Filter, lo, hi, edgeLo, edgeHi int64) (labeledRows, error) {
+	w := labelWhere(f, false)
+	args := append([]any{edgeLo, edgeHi}, w.args...)
+	args = append(args, lo, hi)
+	rows, err := s.db.QueryContext(ctx, `
+SELECT s.id, s.task_id, s.service, s.instance, s.resource,
+       c.bucket, c.id, c.count, c.sum, c.m2, c.min, c.max, c.first, c.last, c.sketch,
+       CASE WHEN c.bucket < ? OR c.bucket > ? THEN c.samples END
+FROM rightsize_series s CROSS JOIN rightsize_chunks c ON c.series_id = s.id
+WHERE `+w.String()+` AND c.bucket >= ? AND c.bucket < ?
+ORDER BY s.service, s.resource, s.task_id, s.instance, c.bucket, c.id`, args...)
+	if err != nil {
+		return nil, err
+	}
+	return &sqliteLabeledRows{rows: rows}, nil
+}
