@@ -6,8 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -349,7 +349,7 @@ func (r *pgLabeledRows) Next() bool {
 	return true
 }
 
-func (r *pgLabeledRows) Chunk() *chunk      { return r.cur }
+func (r *pgLabeledRows) Chunk() *chunk     { return r.cur }
 func (r *pgLabeledRows) Labels() seriesKey { return r.labels }
 func (r *pgLabeledRows) Close()            { r.rows.Close() }
 

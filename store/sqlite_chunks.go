@@ -450,7 +450,7 @@ func (r *sqliteLabeledRows) Next() bool {
 	return true
 }
 
-func (r *sqliteLabeledRows) Chunk() *chunk      { return r.cur }
+func (r *sqliteLabeledRows) Chunk() *chunk     { return r.cur }
 func (r *sqliteLabeledRows) Labels() seriesKey { return r.labels }
 func (r *sqliteLabeledRows) Close()            { r.rows.Close() }
 
