@@ -140,6 +140,10 @@ func New(ctx context.Context, brokers []string, sinks []Sink, opts ...Option) (*
 		// speed; larger ones cost memory and buy nothing.
 		kgo.FetchMaxBytes(4 << 20),
 		kgo.FetchMaxPartitionBytes(256 << 10),
+		// A fetch waits at most this long for data to arrive: with
+		// kgo's 5 s, a partition resumed after a pause waited out the
+		// fetch in flight.
+		kgo.FetchMaxWait(500 * time.Millisecond),
 		kgo.OnPartitionsAssigned(c.assigned),
 		kgo.OnPartitionsRevoked(c.revoked),
 		kgo.OnPartitionsLost(c.lost),

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime/pprof"
 	"time"
 
 	"github.com/rightsize/rightsize/consumer"
@@ -34,7 +35,15 @@ func main() {
 	maxStall := flag.Duration("max-stall", 0, "exit with an error when a batch has failed to be stored for this long (0: retry for ever)")
 	timeout := flag.Duration("timeout", 10*time.Second, "how long to wait for the brokers and the database to answer at start")
 	verbose := flag.Bool("v", false, "log joins, assignments and retries")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the run to `file` (see go tool pprof)")
 	flag.Parse()
+	if *cpuprofile != "" {
+		stopProfile, err := startProfile(*cpuprofile)
+		if err != nil {
+			cli.Fail("monitor", err)
+		}
+		defer stopProfile()
+	}
 	if *every <= 0 {
 		cli.UsageError(flag.CommandLine, "monitor", "-status must be positive")
 	}
@@ -51,6 +60,7 @@ func main() {
 	opts := []consumer.Option{consumer.WithGroup(*group), consumer.WithInstanceID(*instance), consumer.WithMaxStall(*maxStall),
 		consumer.WithConnectTimeout(*timeout), consumer.WithLogger(log)}
 	if err := run(ctx, kafka, *dsn, *timeout, *every, opts, log); err != nil {
+		stop()
 		cli.Fail("monitor", err)
 	}
 }
@@ -114,4 +124,16 @@ func defaultInstance(dsn string) string {
 	}
 	sum := sha256.Sum256([]byte(cli.Redact(dsn)))
 	return host + "-" + hex.EncodeToString(sum[:4])
+}
+
+func startProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }

@@ -1,0 +1,142 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/url"
+	"os/exec"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/rightsize/rightsize"
+)
+
+// rawCopy copies the workload's rows, as (series_id, time, value), into
+// a fresh unindexed table with pgx's CopyFrom and returns rows/s.
+func rawCopy(ctx context.Context, dsn string, w workload) (float64, error) {
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close(ctx)
+	table := fmt.Sprintf("bench_raw_%x", rand.Uint64())
+	if _, err := conn.Exec(ctx, `CREATE UNLOGGED TABLE `+table+` (series_id integer, "time" timestamptz, value double precision)`); err != nil {
+		return 0, err
+	}
+	defer conn.Exec(context.WithoutCancel(ctx), `DROP TABLE `+table)
+	// The table is unlogged only while it is empty, as the store's own
+	// tables are logged: make it logged, so WAL is written as for them.
+	if _, err := conn.Exec(ctx, `ALTER TABLE `+table+` SET LOGGED`); err != nil {
+		return 0, err
+	}
+	rows := make([][]any, 0, w.samples())
+	w.each(func(svc int, s rightsize.Sample) {
+		id := 2 * svc
+		if s.Resource == "memory" {
+			id++
+		}
+		rows = append(rows, []any{int32(id), s.Time, s.Value})
+	})
+	start := time.Now()
+	n, err := conn.CopyFrom(ctx, pgx.Identifier{table}, []string{"series_id", "time", "value"}, pgx.CopyFromRows(rows))
+	if err != nil {
+		return 0, err
+	}
+	return float64(n) / since(start), nil
+}
+
+// statusEvery and monitorOutput are where the monitors' status lines go:
+// nowhere, unless -v.
+var (
+	statusEvery    = "1h"
+	monitorOutput  io.Writer
+	monitorProfile string
+)
+
+type drained struct {
+	rate    float64
+	peakRSS int64 // bytes, the largest of the monitors
+}
+
+// drain creates a database, starts the monitor(s) on the backlog and
+// times them until every sample is stored.
+func drain(ctx context.Context, monitor, dsn, brokers string, want, consumers, round int) (drained, error) {
+	db := fmt.Sprintf("bench_e2e_%d_%x", round, rand.Uint32())
+	admin, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return drained{}, err
+	}
+	defer admin.Close(context.WithoutCancel(ctx))
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+db); err != nil {
+		return drained{}, err
+	}
+	defer admin.Exec(context.WithoutCancel(ctx), "DROP DATABASE IF EXISTS "+db+" WITH (FORCE)")
+	target, err := withDatabase(dsn, db)
+	if err != nil {
+		return drained{}, err
+	}
+	start := time.Now()
+	var cmds []*exec.Cmd
+	for i := range consumers {
+		cmd := exec.Command(monitor, "-brokers", brokers, "-db", target, "-group", db, "-instance-id", "m"+strconv.Itoa(i), "-status", statusEvery)
+		if i == 0 && monitorProfile != "" {
+			cmd.Args = append(cmd.Args, "-cpuprofile", monitorProfile)
+		}
+		cmd.Stdout, cmd.Stderr = monitorOutput, monitorOutput
+		if err := cmd.Start(); err != nil {
+			return drained{}, err
+		}
+		cmds = append(cmds, cmd)
+	}
+	stopAll := func() int64 {
+		var peak int64
+		for _, c := range cmds {
+			c.Process.Signal(syscall.SIGTERM)
+			c.Wait()
+			if ru, ok := c.ProcessState.SysUsage().(*syscall.Rusage); ok {
+				peak = max(peak, ru.Maxrss<<10)
+			}
+		}
+		return peak
+	}
+	conn, err := pgx.Connect(ctx, target)
+	if err != nil {
+		stopAll()
+		return drained{}, err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	for {
+		var n int64
+		// Before the monitor has created its tables the query fails.
+		if conn.QueryRow(ctx, `SELECT coalesce(sum(count), 0) FROM rightsize_chunks`).Scan(&n) == nil && n >= int64(want) {
+			break
+		}
+		if ctx.Err() != nil || time.Since(start) > 10*time.Minute {
+			stopAll()
+			return drained{}, fmt.Errorf("round %d: the monitor did not store %d samples in time", round, want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	elapsed := since(start)
+	return drained{rate: float64(want) / elapsed, peakRSS: stopAll()}, nil
+}
+
+func withDatabase(dsn, db string) (string, error) {
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return "", err
+	}
+	u := url.URL{Scheme: "postgres", Host: net.JoinHostPort(cfg.Host, strconv.Itoa(int(cfg.Port))), Path: "/" + db, RawQuery: "sslmode=disable"}
+	if cfg.Password != "" {
+		u.User = url.UserPassword(cfg.User, cfg.Password)
+	} else {
+		u.User = url.User(cfg.User)
+	}
+	return u.String(), nil
+}
