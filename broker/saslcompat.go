@@ -24,8 +24,8 @@ import (
 //     answers advertise 0 to 1; clients pick the highest version both
 //     sides know, 1, which kfake serves.
 //
-// The connections follow the requests they carry: kfake handles one
-// request at a time per connection, and writes each response in one
+// The connections follow the requests they carry: kfake answers them in
+// order, one at a time per connection, and writes each response in one
 // piece.
 type saslListener struct {
 	net.Listener
@@ -47,6 +47,15 @@ const (
 	saslAuthenticateKey = 36
 )
 
+// maxPending bounds the requests a connection follows; a client pipelines
+// a few at most.
+const maxPending = 16
+
+type request struct {
+	key, version int16
+	corr         int32
+}
+
 type saslConn struct {
 	net.Conn
 	closing *atomic.Bool
@@ -57,10 +66,13 @@ type saslConn struct {
 	head      [12]byte
 	headLen   int
 	remaining int64
-	// The last request read and whether it is still unanswered.
-	key, version int16
-	corr         int32
-	pending      bool
+	// The ApiVersions and SASLAuthenticate requests read and not yet
+	// answered, oldest first. kfake answers in order, and reads one
+	// request ahead of the one it handles.
+	pending []request
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 func (c *saslConn) Read(p []byte) (int, error) {
@@ -87,46 +99,68 @@ func (c *saslConn) observe(b []byte) {
 			return
 		}
 		size := int64(int32(binary.BigEndian.Uint32(c.head[0:4])))
-		c.key = int16(binary.BigEndian.Uint16(c.head[4:6]))
-		c.version = int16(binary.BigEndian.Uint16(c.head[6:8]))
-		c.corr = int32(binary.BigEndian.Uint32(c.head[8:12]))
-		c.pending = true
+		r := request{
+			key:     int16(binary.BigEndian.Uint16(c.head[4:6])),
+			version: int16(binary.BigEndian.Uint16(c.head[6:8])),
+			corr:    int32(binary.BigEndian.Uint32(c.head[8:12])),
+		}
+		// Only the requests the connection mends are followed: kfake
+		// answers each of them (an acks=0 produce request it does not).
+		if r.key == apiVersionsKey || r.key == saslAuthenticateKey {
+			if len(c.pending) == maxPending {
+				c.pending = c.pending[1:]
+			}
+			c.pending = append(c.pending, r)
+		}
 		c.headLen = 0
 		c.remaining = max(0, size-8)
 	}
 }
 
 func (c *saslConn) Write(p []byte) (int, error) {
+	var req request
+	answers := false
 	c.mu.Lock()
-	answers := len(p) >= 8 && c.pending && int32(binary.BigEndian.Uint32(p[4:8])) == c.corr
-	key, version := c.key, c.version
+	if len(p) >= 8 && len(c.pending) > 0 && int32(binary.BigEndian.Uint32(p[4:8])) == c.pending[0].corr {
+		req, answers = c.pending[0], true
+		c.pending = c.pending[1:]
+	}
 	c.mu.Unlock()
 	out := p
-	if answers && key == apiVersionsKey {
-		out = advertiseHandshakeV0(p, version)
+	if answers && req.key == apiVersionsKey {
+		out = advertiseHandshakeV0(p, req.version)
 	}
 	n, err := c.Conn.Write(out)
 	if err != nil {
 		return min(n, len(p)), err
 	}
-	if answers {
-		c.mu.Lock()
-		c.pending = false
-		c.mu.Unlock()
-	}
 	return len(p), nil
 }
 
+// Close writes Kafka's refusal first if kfake closes the connection on a
+// SASLAuthenticate request. kfake closes a connection from both its
+// reading and its writing goroutine: the first Close does it all, and the
+// second waits for it, so that the refusal is out before the connection
+// is shut.
 func (c *saslConn) Close() error {
-	c.mu.Lock()
-	refuse := c.pending && c.key == saslAuthenticateKey && !c.closing.Load()
-	c.pending = false
-	version, corr := c.version, c.corr
-	c.mu.Unlock()
-	if refuse {
-		_, _ = c.Conn.Write(refusal(version, corr))
-	}
-	return c.Conn.Close()
+	c.closeOnce.Do(func() {
+		c.mu.Lock()
+		// During authentication a client sends one request at a time,
+		// so an unanswered SASLAuthenticate is the one kfake refused.
+		var handled request
+		refuse := len(c.pending) > 0 && !c.closing.Load()
+		if refuse {
+			handled = c.pending[0]
+			refuse = handled.key == saslAuthenticateKey
+		}
+		c.pending = nil
+		c.mu.Unlock()
+		if refuse {
+			_, _ = c.Conn.Write(refusal(handled.version, handled.corr))
+		}
+		c.closeErr = c.Conn.Close()
+	})
+	return c.closeErr
 }
 
 // advertiseHandshakeV0 returns the ApiVersions response frame p with
