@@ -268,7 +268,13 @@ func TestSASLUsers(t *testing.T) {
 	}
 	for name, mech := range mechanisms {
 		t.Run(name, func(t *testing.T) {
-			for _, tlsOn := range []bool{false, true} {
+			// Over TLS too for one mechanism: the refusal is written
+			// inside TLS.
+			tlsModes := []bool{false}
+			if name == broker.ScramSHA256 {
+				tlsModes = append(tlsModes, true)
+			}
+			for _, tlsOn := range tlsModes {
 				opts := []broker.Option{broker.WithSASLUser(strings.ToLower(name), "alice", "alice-secret"), broker.WithSASLUser(name, "bob", "bob-secret")}
 				var copts []kgo.Opt
 				if tlsOn {
