@@ -35,8 +35,11 @@ func Example() {
 		fmt.Println(err)
 		return
 	}
-	for _, r := range cl.PollFetches(ctx).Records() {
-		fmt.Printf("read %s = %s\n", r.Key, r.Value)
+	for read := false; !read && ctx.Err() == nil; {
+		for _, r := range cl.PollFetches(ctx).Records() {
+			fmt.Printf("read %s = %s\n", r.Key, r.Value)
+			read = true
+		}
 	}
 	// Output:
 	// topics: [resources resources.dlq]
