@@ -32,11 +32,13 @@ type worker struct {
 	// (an older epoch) are stale.
 	epoch, minEpoch uint64
 
-	// The batch being gathered: its records from offset from on, the
-	// samples they decoded to (recs[i] gave samples[spans[i].lo:spans[i].hi])
-	// and the records that will not decode.
+	// The batch being gathered: its records from offset from on (their
+	// offsets), the samples they decoded to (record i gave
+	// samples[spans[i].lo:spans[i].hi]) and the records that will not
+	// decode. Records themselves are not kept, so that the fetch buffers
+	// they point into can go as soon as they are decoded.
 	from    int64
-	recs    []*kgo.Record
+	offs    []int64
 	spans   []span
 	samples []rightsize.Sample
 	dead    []deadRecord
@@ -78,7 +80,7 @@ func (w *worker) run() {
 			w.add(h)
 		}
 	gather:
-		for len(w.samples) < w.c.cfg.maxBatch {
+		for len(w.samples) < w.c.cfg.maxBatch && len(w.in) > 0 {
 			select {
 			case h := <-w.in:
 				w.add(h)
@@ -86,7 +88,7 @@ func (w *worker) run() {
 				break gather
 			}
 		}
-		if len(w.recs) > 0 {
+		if len(w.offs) > 0 {
 			w.flush()
 		}
 	}
@@ -104,11 +106,14 @@ func (w *worker) add(h handoff) {
 		if w.known && r.Offset < w.next {
 			continue
 		}
-		if len(w.recs) == 0 {
+		if len(w.offs) == 0 {
 			if !w.known {
 				w.next, w.known = r.Offset, true
 			}
 			w.from = w.next
+		}
+		if w.samples == nil {
+			w.samples = make([]rightsize.Sample, 0, w.c.cfg.maxBatch+64)
 		}
 		lo := len(w.samples)
 		var err error
@@ -117,18 +122,24 @@ func (w *worker) add(h handoff) {
 			w.dead = append(w.dead, deadRecord{r, reason, err})
 			w.c.countMalformed(r, reason, err)
 		}
-		w.recs = append(w.recs, r)
+		w.offs = append(w.offs, r.Offset)
 		w.spans = append(w.spans, span{lo, len(w.samples)})
 		w.next = r.Offset + 1
+		if len(w.samples) >= w.c.cfg.maxBatch {
+			w.flush() // a batch never grows far past the bound
+			if w.ctx.Err() != nil {
+				return
+			}
+		}
 	}
 }
 
 // flush delivers the gathered batch and empties it.
 func (w *worker) flush() {
 	w.c.deadLetter(w.ctx, w.dead)
-	w.deliver(0, len(w.recs), w.from)
-	clear(w.recs) // let the fetch buffers go
-	w.recs, w.spans, w.samples, w.dead = w.recs[:0], w.spans[:0], w.samples[:0], w.dead[:0]
+	w.deliver(0, len(w.offs), w.from)
+	clear(w.dead) // let the fetch buffers go
+	w.offs, w.spans, w.samples, w.dead = w.offs[:0], w.spans[:0], w.samples[:0], w.dead[:0]
 }
 
 // batch returns the records recs[i:j] as one batch, its range starting
@@ -138,7 +149,7 @@ func (w *worker) batch(i, j int, from int64) rightsize.Batch {
 	return rightsize.Batch{
 		Samples: w.samples[lo:hi:hi],
 		Ranges: []rightsize.OffsetRange{{Topic: w.tp.topic, TopicID: w.topicID, Partition: w.tp.partition,
-			From: from, To: w.recs[j-1].Offset + 1, Samples: hi - lo}},
+			From: from, To: w.offs[j-1] + 1, Samples: hi - lo}},
 	}
 }
 
@@ -180,7 +191,7 @@ func (w *worker) deliver(i, j int, from int64) bool {
 				return true
 			case stored > from:
 				k := i
-				for k < j && w.recs[k].Offset < stored {
+				for k < j && w.offs[k] < stored {
 					k++
 				}
 				w.c.cfg.logger.Info("the store is ahead of this batch; writing only what follows it", "range", b.Ranges[0].String(), "stored", stored)
@@ -210,14 +221,29 @@ func (w *worker) deliver(i, j int, from int64) bool {
 func (w *worker) isolate(i, j int, from int64, err error) bool {
 	if j-i > 1 {
 		m := (i + j) / 2
-		return w.deliver(i, m, from) && w.deliver(m, j, w.recs[m].Offset)
+		return w.deliver(i, m, from) && w.deliver(m, j, w.offs[m])
 	}
-	r := w.recs[i]
+	r := w.refused(i)
 	w.c.countMalformed(r, ReasonRefused, err)
 	w.c.deadLetter(w.ctx, []deadRecord{{r, ReasonRefused, err}})
 	// Store the offset alone, so the partition moves past the record.
 	w.spans[i].hi = w.spans[i].lo
 	return w.deliver(i, j, from)
+}
+
+// refused rebuilds record i for the dead-letter topic from the samples it
+// decoded to (the record itself is not kept): rightsize's format, keyed
+// by service, its rightsize-source header naming the original.
+func (w *worker) refused(i int) *kgo.Record {
+	r := &kgo.Record{Topic: w.tp.topic, Partition: w.tp.partition, Offset: w.offs[i]}
+	samples := w.samples[w.spans[i].lo:w.spans[i].hi]
+	if recs, err := wire.Encode(samples); err == nil && len(recs) > 0 {
+		r.Key, r.Value, r.Timestamp = recs[0].Key, recs[0].Value, recs[0].Timestamp
+		for _, h := range recs[0].Headers {
+			r.Headers = append(r.Headers, kgo.RecordHeader{Key: h.Key, Value: h.Value})
+		}
+	}
+	return r
 }
 
 // storedOffset returns the store's next offset for the partition.

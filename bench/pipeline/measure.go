@@ -7,8 +7,10 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/url"
+	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -94,14 +96,15 @@ func drain(ctx context.Context, monitor, dsn, brokers string, want, consumers, r
 		}
 		cmds = append(cmds, cmd)
 	}
+	// The peak resident memory is the kernel's VmHWM, read before the
+	// monitors exit (a child's rusage counts the parent's pages from
+	// before its exec).
 	stopAll := func() int64 {
 		var peak int64
 		for _, c := range cmds {
+			peak = max(peak, vmHWM(c.Process.Pid))
 			c.Process.Signal(syscall.SIGTERM)
 			c.Wait()
-			if ru, ok := c.ProcessState.SysUsage().(*syscall.Rusage); ok {
-				peak = max(peak, ru.Maxrss<<10)
-			}
 		}
 		return peak
 	}
@@ -139,4 +142,20 @@ func withDatabase(dsn, db string) (string, error) {
 		u.User = url.User(cfg.User)
 	}
 	return u.String(), nil
+}
+
+// vmHWM returns the peak resident set of process pid, in bytes (0 if it
+// cannot be read).
+func vmHWM(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
 }

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime/debug"
 	"runtime/pprof"
 	"time"
 
@@ -35,8 +36,12 @@ func main() {
 	maxStall := flag.Duration("max-stall", 0, "exit with an error when a batch has failed to be stored for this long (0: retry for ever)")
 	timeout := flag.Duration("timeout", 10*time.Second, "how long to wait for the brokers and the database to answer at start")
 	verbose := flag.Bool("v", false, "log joins, assignments and retries")
+	memLimit := flag.Int64("memory-limit", 128, "soft limit of the Go heap, in MiB, beyond which the garbage collector works harder (0: none; GOMEMLIMIT, if set, wins)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the run to `file` (see go tool pprof)")
 	flag.Parse()
+	if *memLimit > 0 && os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(*memLimit << 20)
+	}
 	if *cpuprofile != "" {
 		stopProfile, err := startProfile(*cpuprofile)
 		if err != nil {
