@@ -59,13 +59,17 @@ func main() {
 	flag.Parse()
 	ctx, stop := cli.SignalContext(context.Background(), "customsampler")
 	defer stop()
-	if _, err := run(ctx, kafka.Addrs(), *dsn, *duration); err != nil {
+	if _, err := run(ctx, kafka, *dsn, *duration); err != nil {
 		cli.Fail("customsampler", err)
 	}
 }
 
-func run(ctx context.Context, brokers []string, dsn string, duration time.Duration) (usage.Usage, error) {
-	p, err := pipeline.Start(ctx, pipeline.WithBrokers(brokers...), pipeline.WithDSN(dsn))
+func run(ctx context.Context, kafka *cli.Kafka, dsn string, duration time.Duration) (usage.Usage, error) {
+	opts, err := kafka.PipelineOptions()
+	if err != nil {
+		return usage.Usage{}, err
+	}
+	p, err := pipeline.Start(ctx, append(opts, pipeline.WithDSN(dsn))...)
 	if err != nil {
 		return usage.Usage{}, err
 	}

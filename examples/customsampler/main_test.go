@@ -4,14 +4,17 @@ import (
 	"context"
 	"path/filepath"
 	"testing"
+
 	"time"
+
+	"github.com/rightsize/rightsize/internal/cli"
 )
 
 // TestCustomResourcesGoThroughThePipeline runs the example on the
 // in-process broker and a fresh embedded store: the custom resources come
 // out of the store as they went in.
 func TestCustomResourcesGoThroughThePipeline(t *testing.T) {
-	u, err := run(context.Background(), nil, "sqlite:"+filepath.Join(t.TempDir(), "c.db"), 3*time.Second)
+	u, err := run(context.Background(), &cli.Kafka{}, "sqlite:"+filepath.Join(t.TempDir(), "c.db"), 3*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -49,7 +49,7 @@ func main() {
 
 	ctx, stop := cli.SignalContext(context.Background(), "quickstart")
 	defer stop()
-	table, err := run(ctx, kafka.Brokers, *dsn, kafka.Topic, *duration, *interval)
+	table, err := run(ctx, kafka, *dsn, *duration, *interval)
 	if err == nil {
 		err = usage.WriteTable(os.Stdout, table...)
 	}
@@ -59,14 +59,16 @@ func main() {
 }
 
 // run runs the pipeline and returns each service's expected usage.
-func run(ctx context.Context, brokers, dsn, topic string, duration, interval time.Duration) ([]usage.Usage, error) {
+func run(ctx context.Context, kafka *cli.Kafka, dsn string, duration, interval time.Duration) ([]usage.Usage, error) {
 	if duration < 2*interval || interval <= 0 {
 		return nil, fmt.Errorf("-duration %v must be at least two -interval %v", duration, interval)
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	k := cli.Kafka{Brokers: brokers}
-	p, err := pipeline.Start(ctx, pipeline.WithBrokers(k.Addrs()...), pipeline.WithDSN(dsn),
-		pipeline.WithTopic(topic), pipeline.WithLogger(log))
+	opts, err := kafka.PipelineOptions()
+	if err != nil {
+		return nil, err
+	}
+	p, err := pipeline.Start(ctx, append(opts, pipeline.WithDSN(dsn), pipeline.WithLogger(log))...)
 	if err != nil {
 		return nil, err
 	}

@@ -352,3 +352,19 @@ func TestBrokerSecurityFlags(t *testing.T) {
 		t.Errorf("no password: %v, want an error naming %s", err, cli.EnvSASLPassword)
 	}
 }
+
+func TestPipelineOptionsRefuseSecurityWithoutBrokers(t *testing.T) {
+	k := &cli.Kafka{SASLMechanism: "PLAIN", SASLUser: "u"}
+	t.Setenv(cli.EnvSASLPassword, "secret-password")
+	if _, err := k.PipelineOptions(); err == nil || !strings.Contains(err.Error(), "need -brokers") {
+		t.Errorf("SASL flags with the in-process broker: %v", err)
+	}
+	k.Brokers = "kafka:9092"
+	if opts, err := k.PipelineOptions(); err != nil || len(opts) == 0 {
+		t.Errorf("with -brokers: %v, %d options", err, len(opts))
+	}
+	t.Setenv(cli.EnvSASLPassword, "")
+	if opts, err := (&cli.Kafka{}).PipelineOptions(); err != nil || len(opts) == 0 {
+		t.Errorf("no flags at all: %v", err)
+	}
+}

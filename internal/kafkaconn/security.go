@@ -65,11 +65,13 @@ func (s Security) Opts() ([]kgo.Opt, error) {
 // holds the password.
 type AuthError struct {
 	Mechanism, User string
-	Err             error
+	// Hint says what is most likely wrong.
+	Hint string
+	Err  error
 }
 
 func (e *AuthError) Error() string {
-	return fmt.Sprintf("Kafka refused SASL %s authentication as user %q (wrong user or password?): %v", e.Mechanism, e.User, e.Err)
+	return fmt.Sprintf("Kafka refused SASL %s authentication as user %q (%s): %v", e.Mechanism, e.User, e.Hint, e.Err)
 }
 
 // Unwrap returns rightsize.ErrAuthentication and the cause.
@@ -78,16 +80,36 @@ func (e *AuthError) Unwrap() []error { return []error{rightsize.ErrAuthenticatio
 // authFailure turns the brokers' refusal of s's credentials into an
 // *AuthError; other errors are returned as they are.
 func (s Security) authFailure(err error) error {
-	if s.Mechanism != "" && (errors.Is(err, kerr.SaslAuthenticationFailed) || errors.Is(err, kerr.IllegalSaslState) || errors.Is(err, kerr.UnsupportedSaslMechanism)) {
-		return &AuthError{Mechanism: strings.ToUpper(s.Mechanism), User: s.User, Err: scrub(err, s.Password)}
+	if s.Mechanism == "" {
+		return scrub(err, s.Password)
+	}
+	m := strings.ToUpper(s.Mechanism)
+	var eof *kgo.ErrFirstReadEOF
+	switch {
+	case errors.Is(err, kerr.SaslAuthenticationFailed):
+		return &AuthError{Mechanism: m, User: s.User, Hint: "wrong user or password?", Err: scrub(err, s.Password)}
+	case errors.Is(err, kerr.UnsupportedSaslMechanism), errors.Is(err, kerr.IllegalSaslState):
+		return &AuthError{Mechanism: m, User: s.User, Hint: "the brokers do not offer " + m + " on this listener", Err: scrub(err, s.Password)}
+	case errors.As(err, &eof) && strings.Contains(eof.Error(), "SASL"):
+		// Some brokers close the connection instead of answering (the
+		// client guesses why; its other guesses, TLS, pass through).
+		return &AuthError{Mechanism: m, User: s.User, Hint: "the broker closed the connection: SASL not enabled on this listener, or the credentials refused", Err: scrub(err, s.Password)}
 	}
 	return scrub(err, s.Password)
 }
 
-// scrub makes sure the password cannot leak through an error's text.
+// scrub makes sure the password cannot leak through an error's text: an
+// error that shows it keeps its chain (errors.Is still works) but not its
+// text. franz-go never puts a password in an error; this guards what it
+// wraps. Passwords under four bytes match too much text to be looked for.
 func scrub(err error, password string) error {
-	if err == nil || password == "" || !strings.Contains(err.Error(), password) {
+	if err == nil || len(password) < 4 || !strings.Contains(err.Error(), password) {
 		return err
 	}
-	return errors.New(strings.ReplaceAll(err.Error(), password, "xxxxx"))
+	return withheld{err}
 }
+
+type withheld struct{ err error }
+
+func (w withheld) Error() string { return "(the error's text is withheld: it contained the password)" }
+func (w withheld) Unwrap() error { return w.err }
