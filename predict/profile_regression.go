@@ -256,9 +256,11 @@ func (c profileConfig) fit(ctx context.Context, runs []TaskRun) (*regressionMode
 	}
 	rows := map[string][]row{}
 	var names []string
+	var lacking error
 	for i := range runs {
 		r := &runs[i]
 		if _, err := model.numericValues(r.Task); err != nil {
+			lacking = err
 			continue // lacks a parameter: cannot be learnt from
 		}
 		g := c.group(r.Task)
@@ -271,6 +273,9 @@ func (c profileConfig) fit(ctx context.Context, runs []TaskRun) (*regressionMode
 		}
 	}
 	if len(rows) == 0 {
+		if lacking != nil {
+			return nil, fmt.Errorf("%w: no run's task has every parameter the features need (%w)", ErrNoHistory, lacking)
+		}
 		return nil, ErrNoHistory
 	}
 	slices.Sort(names)

@@ -215,6 +215,15 @@ func TestProfilerErrors(t *testing.T) {
 	if _, err := m.Profile(ctx, task); !errors.Is(err, predict.ErrTaskRecord) {
 		t.Errorf("missing parameter: %v", err)
 	}
+	nan := runs[0].Task
+	nan.Params = map[string]string{"side": "NaN", "format": "png"}
+	if _, err := m.Profile(ctx, nan); !errors.Is(err, predict.ErrTaskRecord) {
+		t.Errorf("NaN parameter: %v", err)
+	}
+	other, _ := predict.NewRegressionProfiler(predict.WithProfileFeatures("depth"))
+	if err := other.Fit(ctx, runs); !errors.Is(err, predict.ErrNoHistory) || !strings.Contains(err.Error(), "depth") {
+		t.Errorf("a feature no task has: %v", err)
+	}
 	for _, opt := range []predict.ProfileOption{predict.WithProfileQuantile(1), predict.WithProfileQuantile(0),
 		predict.WithProfileFolds(1), predict.WithProfileFeatures("a**b")} {
 		if _, err := predict.NewRegressionProfiler(opt); err == nil {
@@ -338,6 +347,34 @@ func TestReadTaskRuns(t *testing.T) {
 	}
 	if b.Service != "blur" || b.Position != 1 || b.PeakMemory != 30e6 || !near(b.CPU, 1) || !near(b.Duration, 1) || !near(b.Offset, 1) || len(b.Series) != 2 {
 		t.Errorf("blur (from the samples alone): %+v", b)
+	}
+}
+
+// BenchmarkRegressionProfile is one profile of a four-service task.
+func BenchmarkRegressionProfile(b *testing.B) {
+	ctx := context.Background()
+	runs := synthetic(200, []int{100, 300, 600, 900, 1200}, 0.05, 7)
+	m, _ := predict.NewRegressionProfiler(predict.WithProfileFeatures("side*side", "bytes", "format"), predict.WithProfileGroups("side"))
+	if err := m.Fit(ctx, runs); err != nil {
+		b.Fatal(err)
+	}
+	task := runs[1].Task
+	for b.Loop() {
+		if _, err := m.Profile(ctx, task); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkRegressionFit fits 200 runs of two services.
+func BenchmarkRegressionFit(b *testing.B) {
+	ctx := context.Background()
+	runs := synthetic(200, []int{100, 300, 600, 900, 1200}, 0.05, 7)
+	m, _ := predict.NewRegressionProfiler(predict.WithProfileFeatures("side*side", "bytes", "format"), predict.WithProfileGroups("side"))
+	for b.Loop() {
+		if err := m.Fit(ctx, runs); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
 

@@ -5,7 +5,7 @@
 // the store; each task recorded with its parameters (width, height,
 // bytes, format, scale, radius), its ordered services, start and end.
 //
-//	go run ./examples/pipeline                         # 24 tasks, about 20 s
+//	go run ./examples/pipeline                         # 24 tasks, under 30 s
 //	go run ./examples/pipeline -tasks 96 -eval         # and evaluate the task-profile models
 //
 // With -eval it then trains the task-profile models (predict) on the tasks
@@ -52,7 +52,8 @@ type config struct {
 	interval            time.Duration
 	seed                uint64
 	bin                 string
-	eval, quiet         bool
+	eval, perService    bool
+	quiet               bool
 }
 
 func main() {
@@ -69,6 +70,7 @@ func main() {
 	flag.Uint64Var(&c.seed, "seed", 1, "seed of the plan (orders, formats, images)")
 	flag.StringVar(&c.bin, "bin", "", "directory of the built service programs (default: run them as copies of this program)")
 	flag.BoolVar(&c.eval, "eval", false, "then train the task-profile models on the other sizes and score them on -holdout")
+	flag.BoolVar(&c.perService, "per-service", false, "with -eval: scores per service too")
 	flag.BoolVar(&c.quiet, "q", false, "print no line per task")
 	flag.Parse()
 	c.brokers, c.dsn, c.topic = kafka.Brokers, *dsn, kafka.Topic
@@ -149,7 +151,7 @@ func run(ctx context.Context, w io.Writer, c config) error {
 		}
 		tasks = append(tasks, t)
 	}
-	return evaluate(ctx, w, p.Store(), tasks, c.holdout)
+	return evaluate(ctx, w, p.Store(), tasks, c.holdout, c.perService)
 }
 
 // writeResult prints one task: its size, format and order, and for each
@@ -188,7 +190,7 @@ func writeMissed(w io.Writer, results []imagetask.Result) {
 
 // evaluate trains every task-profile model on the tasks of the sizes not
 // held out and scores it on the others.
-func evaluate(ctx context.Context, w io.Writer, st predict.ProfileReader, tasks []rightsize.Task, holdout []imagetask.Size) error {
+func evaluate(ctx context.Context, w io.Writer, st predict.ProfileReader, tasks []rightsize.Task, holdout []imagetask.Size, perService bool) error {
 	runs, err := predict.ReadTaskRuns(ctx, st, tasks)
 	if err != nil {
 		return err
@@ -209,7 +211,7 @@ func evaluate(ctx context.Context, w io.Writer, st predict.ProfileReader, tasks 
 		return err
 	}
 	fmt.Fprintf(w, "\ntask profiles: trained on %d tasks, scored on %d tasks of unseen sizes (%s)\n\n", len(train), len(test), sizesText(holdout))
-	return predict.WriteProfileScores(w, scores, false)
+	return predict.WriteProfileScores(w, scores, perService)
 }
 
 func sizesText(s []imagetask.Size) string {
