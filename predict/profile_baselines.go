@@ -155,7 +155,8 @@ func (m *TimeTrendProfiler) Profile(ctx context.Context, t rightsize.Task) ([]Se
 
 // MaxProfiler predicts for each service the highest value of each target
 // it reached in any training run: a level that is rarely exceeded and
-// usually wasteful, whatever the task. Upper = Point.
+// usually wasteful, whatever the task. Upper = Point; a target never
+// measured (no cpu samples, say) is 0.
 type MaxProfiler struct {
 	services map[string][3]float64 // by ProfileTargets
 }

@@ -259,7 +259,7 @@ func (c profileConfig) fit(ctx context.Context, runs []TaskRun) (*regressionMode
 	var lacking error
 	for i := range runs {
 		r := &runs[i]
-		if _, err := model.numericValues(r.Task); err != nil {
+		if err := model.hasParams(r.Task); err != nil {
 			lacking = err
 			continue // lacks a parameter: cannot be learnt from
 		}
@@ -411,6 +411,19 @@ func (m *regressionModel) numericValues(t rightsize.Task) ([]float64, error) {
 		out[i] = v
 	}
 	return out, nil
+}
+
+// hasParams reports whether t has every parameter the features use.
+func (m *regressionModel) hasParams(t rightsize.Task) error {
+	if _, err := m.numericValues(t); err != nil {
+		return err
+	}
+	for _, p := range profileKeys(m.Seen) {
+		if _, ok := t.Params[p]; !ok {
+			return fmt.Errorf("%w: task %s has no parameter %q", ErrTaskRecord, t.ID, p)
+		}
+	}
+	return nil
 }
 
 // columns returns the candidate columns of a service, from the tasks and

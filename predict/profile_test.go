@@ -220,6 +220,12 @@ func TestProfilerErrors(t *testing.T) {
 	if _, err := m.Profile(ctx, nan); !errors.Is(err, predict.ErrTaskRecord) {
 		t.Errorf("NaN parameter: %v", err)
 	}
+	// A run whose task lacks a categorical parameter is not learnt from.
+	partial := append([]predict.TaskRun(nil), runs...)
+	partial[0].Task.Params = map[string]string{"side": "100"}
+	if err := m.Fit(ctx, partial); err != nil {
+		t.Errorf("one task without its format: %v", err)
+	}
 	other, _ := predict.NewRegressionProfiler(predict.WithProfileFeatures("depth"))
 	if err := other.Fit(ctx, runs); !errors.Is(err, predict.ErrNoHistory) || !strings.Contains(err.Error(), "depth") {
 		t.Errorf("a feature no task has: %v", err)
