@@ -1,0 +1,62 @@
+// Command predict forecasts what services will need and sizes them.
+//
+//	go run ./examples/predict profile -services decode,resize,blur,encode -param width=1920 ...
+//
+// Each subcommand lives in a file of its own; run one with -h for its
+// flags.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/rightsize/rightsize/internal/cli"
+)
+
+const prog = "predict"
+
+// commands are the subcommands, by name, with a line of help each.
+var commands = map[string]struct {
+	run  func(ctx context.Context, args []string) error
+	help string
+}{
+	"profile": {runProfile, "what each service of a task should request, before it runs"},
+}
+
+func main() {
+	if len(os.Args) < 2 || os.Args[1] == "-h" || os.Args[1] == "-help" || os.Args[1] == "help" {
+		printUsage(os.Stderr)
+		if len(os.Args) < 2 {
+			os.Exit(2)
+		}
+		return
+	}
+	c, ok := commands[os.Args[1]]
+	if !ok {
+		fmt.Fprintf(os.Stderr, "%s: unknown subcommand %q\n", prog, os.Args[1])
+		printUsage(os.Stderr)
+		os.Exit(2)
+	}
+	ctx, stop := cli.SignalContext(context.Background(), prog)
+	defer stop()
+	if err := c.run(ctx, os.Args[2:]); err != nil {
+		cli.Fail(prog+" "+os.Args[1], err)
+	}
+}
+
+func printUsage(w io.Writer) {
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	fmt.Fprintf(w, "usage: %s <%s> [flags]\n\n", prog, strings.Join(names, "|"))
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-9s %s\n", n, commands[n].help)
+	}
+	fmt.Fprintf(w, "\nRun %s <subcommand> -h for its flags.\n", prog)
+}
