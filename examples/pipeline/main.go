@@ -117,7 +117,7 @@ func run(ctx context.Context, w io.Writer, c config) error {
 		return err
 	}
 
-	prefix := "img-" + time.Now().UTC().Format("20060102T150405")
+	prefix := "img-" + time.Now().UTC().Format("20060102T150405.000")
 	plan := imagetask.Plan(c.tasks, c.sizes, c.formats, c.seed, prefix)
 	fmt.Fprintf(w, "running %d tasks (%s-001...), each service sampled every %v\n\n", len(plan), prefix, c.interval)
 	started := time.Now()

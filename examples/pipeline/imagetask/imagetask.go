@@ -43,6 +43,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -124,7 +125,7 @@ func Plan(n int, sizes []Size, formats []string, seed uint64, prefix string) []S
 		out[i] = Spec{
 			ID:       fmt.Sprintf("%s-%03d", prefix, i+1),
 			Size:     sizes[i%len(sizes)],
-			Services: Orders[r.IntN(len(Orders))],
+			Services: slices.Clone(Orders[r.IntN(len(Orders))]),
 			Format:   formats[r.IntN(len(formats))],
 			Seed:     r.Uint64(),
 			Scale:    imagework.DefaultScale,
@@ -151,29 +152,33 @@ type Runner struct {
 }
 
 // An Option changes a setting of New.
-type Option func(*Runner)
+type Option interface{ apply(*Runner) }
+
+type option func(*Runner)
+
+func (f option) apply(r *Runner) { f(r) }
 
 // WithInterval samples each service every d. Default 50 ms.
-func WithInterval(d time.Duration) Option { return func(r *Runner) { r.interval = d } }
+func WithInterval(d time.Duration) Option { return option(func(r *Runner) { r.interval = d }) }
 
 // WithDir makes each task's files in a directory under dir, removed when
 // the task ends. Default: os.TempDir().
-func WithDir(dir string) Option { return func(r *Runner) { r.dir = dir } }
+func WithDir(dir string) Option { return option(func(r *Runner) { r.dir = dir }) }
 
 // WithServiceDir runs the service programs built in dir (go build -o dir
 // ./examples/services/...). Default: none, each service runs as a copy of
 // this executable, which must call imagework.MaybeRun first.
-func WithServiceDir(dir string) Option { return func(r *Runner) { r.bin = dir } }
+func WithServiceDir(dir string) Option { return option(func(r *Runner) { r.bin = dir }) }
 
 // WithLogger logs sampling problems to l. Default slog.Default().
-func WithLogger(l *slog.Logger) Option { return func(r *Runner) { r.logger = l } }
+func WithLogger(l *slog.Logger) Option { return option(func(r *Runner) { r.logger = l }) }
 
 // New returns a Runner that publishes to pub and records tasks in tasks.
 func New(pub producer.Publisher, tasks TaskWriter, opts ...Option) (*Runner, error) {
 	r := &Runner{pub: pub, tasks: tasks, interval: 50 * time.Millisecond, dir: os.TempDir(), logger: slog.Default()}
 	for _, o := range opts {
 		if o != nil {
-			o(r)
+			o.apply(r)
 		}
 	}
 	switch {
