@@ -10,7 +10,8 @@
 //
 // With -eval it then trains the task-profile models (predict) on the tasks
 // of the sizes not in -holdout and scores them on the tasks of the sizes in
-// it, which no model saw. With no -brokers it starts an in-process broker;
+// it, which no model saw; -tasks 0 -eval scores every image task the store
+// already holds instead of running new ones. With no -brokers it starts an in-process broker;
 // with no -db it uses the embedded store in ./rightsize.db.
 //
 // The services run as copies of this program unless -bin names a
@@ -35,6 +36,7 @@ import (
 	"github.com/rightsize/rightsize/internal/cli"
 	"github.com/rightsize/rightsize/pipeline"
 	"github.com/rightsize/rightsize/predict"
+	"github.com/rightsize/rightsize/store"
 )
 
 // The sizes tasks cycle through, and those held out of training by -eval:
@@ -87,8 +89,8 @@ func main() {
 		}
 		c.formats = append(c.formats, f)
 	}
-	if c.tasks < 1 {
-		cli.UsageError(flag.CommandLine, "pipeline", "-tasks must be at least 1")
+	if c.tasks < 0 || (c.tasks == 0 && !c.eval) {
+		cli.UsageError(flag.CommandLine, "pipeline", "-tasks must be at least 1 (or 0 with -eval: score the tasks already stored)")
 	}
 
 	ctx, stop := cli.SignalContext(context.Background(), "pipeline")
@@ -99,6 +101,9 @@ func main() {
 }
 
 func run(ctx context.Context, w io.Writer, c config) error {
+	if c.tasks == 0 {
+		return evaluateStored(ctx, w, c)
+	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	k := cli.Kafka{Brokers: c.brokers}
 	p, err := pipeline.Start(ctx, pipeline.WithBrokers(k.Addrs()...), pipeline.WithDSN(c.dsn),
@@ -186,6 +191,25 @@ func writeMissed(w io.Writer, results []imagetask.Result) {
 		fmt.Fprintf(w, "the sampled series alone: highest memory sample %.1f %% below the kernel's peak on average; more than 10 %% below for %d of %d processes\n",
 			100*sum/float64(n), below10, n)
 	}
+}
+
+// evaluateStored evaluates on every image task the store holds.
+func evaluateStored(ctx context.Context, w io.Writer, c config) error {
+	st, err := store.Open(ctx, c.dsn)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	all, err := st.Tasks(ctx, store.TaskQuery{})
+	if err != nil {
+		return err
+	}
+	tasks := slices.DeleteFunc(all, func(t rightsize.Task) bool {
+		_, ok := imagetask.SizeOf(t)
+		return !ok
+	})
+	fmt.Fprintf(w, "store %s: %d image tasks\n", cli.Redact(c.dsn), len(tasks))
+	return evaluate(ctx, w, st, tasks, c.holdout, c.perService)
 }
 
 // evaluate trains every task-profile model on the tasks of the sizes not

@@ -44,6 +44,13 @@ func TestPipelineEndToEnd(t *testing.T) {
 		t.Error("no evaluation table")
 	}
 
+	// The stored tasks can be scored again, with other sizes held out.
+	out.Reset()
+	again, _ := imagetask.ParseSizes("96x64")
+	if err := run(ctx, &out, config{dsn: dsn, eval: true, holdout: again}); err != nil || !strings.Contains(out.String(), "5 image tasks") {
+		t.Errorf("-tasks 0 -eval: %v\n%s", err, out.String())
+	}
+
 	st, err := store.Open(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)
