@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/rightsize/rightsize"
+	"github.com/rightsize/rightsize/internal/testenv"
 	"github.com/rightsize/rightsize/predict"
 	"github.com/rightsize/rightsize/store"
 )
@@ -299,15 +300,30 @@ func TestBaselines(t *testing.T) {
 	}
 }
 
-// TestReadTaskRuns stores a task's samples and record in the embedded
-// store and reads them back as a run.
+// TestReadTaskRuns stores a task's samples and record in each store and
+// reads them back as a run.
 func TestReadTaskRuns(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) {
+		st, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "runs.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		testReadTaskRuns(t, st)
+	})
+	t.Run("postgres", func(t *testing.T) {
+		dsn := testenv.DatabaseURL(t)
+		st, err := store.OpenPostgres(context.Background(), dsn, store.WithSchema(testenv.Schema(t, dsn, "rightsize_predict")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		testReadTaskRuns(t, st)
+	})
+}
+
+func testReadTaskRuns(t *testing.T, st store.Store) {
 	ctx := context.Background()
-	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "runs.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
 	start := t0
 	task := rightsize.Task{ID: "img-1", Services: []string{"decode", "blur", "never-ran"},
 		Params: map[string]string{"width": "640", "height": "480"}, Start: start, End: start.Add(5 * time.Second)}
