@@ -38,10 +38,12 @@ import (
 //
 // Columns that are constant or repeat another over a service's runs are
 // left out. Every column is standardised, and the coefficients are fitted
-// by weighted ridge least squares (gonum/mat's Cholesky), each run weighted
-// by 1/y² so that relative errors count alike for small and large tasks.
-// The ridge penalty is chosen per service and target, from a fixed grid,
-// by cross-validation over the calibration folds below.
+// by ridge least squares (gonum/mat's Cholesky), either with each run
+// weighted by 1/y², so that relative errors count alike for small and
+// large tasks, or unweighted. Which of the two, and the ridge penalty
+// (from a fixed grid), are chosen per service and target by
+// cross-validation over the calibration folds below, on the mean relative
+// error |ŷ − y| / y that EvaluateProfiles reports.
 //
 // # The upper level
 //
