@@ -47,15 +47,16 @@ const (
 )
 
 type config struct {
-	brokers, dsn, topic string
-	tasks               int
-	sizes, holdout      []imagetask.Size
-	formats             []string
-	interval            time.Duration
-	seed                uint64
-	bin                 string
-	eval, perService    bool
-	quiet               bool
+	kafka            *cli.Kafka
+	dsn              string
+	tasks            int
+	sizes, holdout   []imagetask.Size
+	formats          []string
+	interval         time.Duration
+	seed             uint64
+	bin              string
+	eval, perService bool
+	quiet            bool
 }
 
 func main() {
@@ -75,7 +76,7 @@ func main() {
 	flag.BoolVar(&c.perService, "per-service", false, "with -eval: scores per service too")
 	flag.BoolVar(&c.quiet, "q", false, "print no line per task")
 	flag.Parse()
-	c.brokers, c.dsn, c.topic = kafka.Brokers, *dsn, kafka.Topic
+	c.kafka, c.dsn = kafka, *dsn
 	var err error
 	if c.sizes, err = imagetask.ParseSizes(*sizes); err != nil {
 		cli.UsageError(flag.CommandLine, "pipeline", err.Error())
@@ -105,9 +106,11 @@ func run(ctx context.Context, w io.Writer, c config) error {
 		return evaluateStored(ctx, w, c)
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	k := cli.Kafka{Brokers: c.brokers}
-	p, err := pipeline.Start(ctx, pipeline.WithBrokers(k.Addrs()...), pipeline.WithDSN(c.dsn),
-		pipeline.WithTopic(c.topic), pipeline.WithLogger(log))
+	opts, err := c.kafka.PipelineOptions() // -brokers, -topic, TLS and SASL
+	if err != nil {
+		return err
+	}
+	p, err := pipeline.Start(ctx, append(opts, pipeline.WithDSN(c.dsn), pipeline.WithLogger(log))...)
 	if err != nil {
 		return err
 	}

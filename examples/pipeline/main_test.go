@@ -11,6 +11,7 @@ import (
 	"github.com/rightsize/rightsize"
 	"github.com/rightsize/rightsize/examples/pipeline/imagetask"
 	"github.com/rightsize/rightsize/examples/services/imagework"
+	"github.com/rightsize/rightsize/internal/cli"
 	"github.com/rightsize/rightsize/predict"
 	"github.com/rightsize/rightsize/store"
 	"go.uber.org/goleak"
@@ -34,7 +35,7 @@ func TestPipelineEndToEnd(t *testing.T) {
 	sizes, _ := imagetask.ParseSizes("96x64,128x96,200x150,240x180,160x120")
 	holdout, _ := imagetask.ParseSizes("160x120")
 	var out bytes.Buffer
-	err := run(ctx, &out, config{dsn: dsn, topic: "resources", tasks: 5, sizes: sizes, holdout: holdout,
+	err := run(ctx, &out, config{kafka: &cli.Kafka{Topic: "resources"}, dsn: dsn, tasks: 5, sizes: sizes, holdout: holdout,
 		formats: []string{imagework.PNG, imagework.JPEG}, interval: 50 * time.Millisecond, seed: 3, eval: true})
 	t.Logf("\n%s", out.String())
 	if err != nil {
