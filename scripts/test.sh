@@ -74,6 +74,9 @@ if [ -n "$unformatted" ]; then
 	echo "gofmt would change:"; echo "$unformatted"; exit 1
 fi
 
+say "go mod tidy -diff"
+go mod tidy -diff
+
 say "go vet"
 go vet ./...
 
@@ -82,6 +85,15 @@ go tool staticcheck ./...
 
 say "go test -race (measurement tests run next, on their own)"
 go test -race -count=1 -skip 'Accuracy' ./...
+
+say "fuzzing every decoder for ${RIGHTSIZE_FUZZTIME:=5s} each"
+# Each fuzz target of the module, one at a time (go test -fuzz takes one).
+grep -rE --include='*_test.go' '^func Fuzz[A-Za-z0-9_]*\(' . | while IFS=: read -r file line; do
+	target=$(echo "$line" | sed -E 's/^func (Fuzz[A-Za-z0-9_]*)\(.*/\1/')
+	dir=./$(dirname "${file#./}")
+	echo "$dir $target"
+	go test -run '^$' -fuzz "^${target}\$" -fuzztime "$RIGHTSIZE_FUZZTIME" "$dir" >/dev/null
+done
 
 say "measurement tests (no -race, one package at a time)"
 log=$(mktemp)
