@@ -31,7 +31,9 @@ func ExampleSample_Validate() {
 
 func ExampleBatch_Parts() {
 	at := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
-	s := func(v float64) rightsize.Sample { return rightsize.Sample{Service: "a", Resource: "cpu", Value: v, Time: at} }
+	s := func(v float64) rightsize.Sample {
+		return rightsize.Sample{Service: "a", Resource: "cpu", Value: v, Time: at}
+	}
 	b := rightsize.Batch{
 		Samples: []rightsize.Sample{s(1), s(2), s(3)},
 		Ranges: []rightsize.OffsetRange{

@@ -100,10 +100,10 @@ type Summary struct {
 	// Start is the start of the summary's time bucket when the
 	// Aggregation had a Step; zero otherwise.
 	Start time.Time
-	Count    int64
-	Min      float64
-	Max      float64
-	Mean     float64
+	Count int64
+	Min   float64
+	Max   float64
+	Mean  float64
 	// StdDev is the sample standard deviation (n-1 in the denominator); 0
 	// when Count < 2.
 	StdDev float64
