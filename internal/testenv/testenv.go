@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -50,19 +49,25 @@ func Schema(t testing.TB, dsn, prefix string) string {
 	t.Helper()
 	name := fmt.Sprintf("%s_%016x", prefix, rand.Uint64())
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			t.Errorf("drop schema %s: %v", name, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{name}.Sanitize()+" CASCADE"); err != nil {
+		if err := execSQL(dsn, "DROP SCHEMA IF EXISTS "+pgx.Identifier{name}.Sanitize()+" CASCADE"); err != nil {
 			t.Errorf("drop schema %s: %v", name, err)
 		}
 	})
 	return name
+}
+
+// execSQL runs one statement on the server dsn points at, in a connection
+// of its own.
+func execSQL(dsn, sql string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, sql)
+	return err
 }
 
 // Kcat returns the path of kcat, the independent Kafka client the interop
@@ -125,26 +130,11 @@ func Records(t testing.TB, addrs []string, topic string, min int) []*kgo.Record 
 func Database(t testing.TB, dsn, prefix string) string {
 	t.Helper()
 	name := fmt.Sprintf("%s_%016x", prefix, rand.Uint64())
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatalf("create database %s: %v", name, err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
+	if err := execSQL(dsn, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
 		t.Fatalf("create database %s: %v", name, err)
 	}
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			t.Errorf("drop database %s: %v", name, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
+		if err := execSQL(dsn, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
 			t.Errorf("drop database %s: %v", name, err)
 		}
 	})
@@ -159,21 +149,4 @@ func Database(t testing.TB, dsn, prefix string) string {
 		u.User = url.User(cfg.User)
 	}
 	return u.String()
-}
-
-// Build builds the main package in dir (a path relative to the calling
-// test's package, e.g. "." or "../broker") into the test's temporary
-// directory and returns the binary's path.
-func Build(t testing.TB, dir string) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), filepath.Base(filepath.Clean(dir))+".bin")
-	if dir == "." {
-		wd, _ := os.Getwd()
-		bin = filepath.Join(t.TempDir(), filepath.Base(wd))
-	}
-	out, err := exec.Command("go", "build", "-o", bin, dir).CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build %s: %v\n%s", dir, err, out)
-	}
-	return bin
 }
