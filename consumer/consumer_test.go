@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/rightsize/rightsize/internal/testenv"
 	"github.com/rightsize/rightsize/internal/wire"
 	"github.com/rightsize/rightsize/producer"
+	"github.com/rightsize/rightsize/store"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -197,5 +199,59 @@ func TestKcatLegacyRecords(t *testing.T) {
 		if s.Task != "img9" || s.Service != "resize" || want[s.Resource] != s.Value || time.Since(s.Time) > time.Minute {
 			t.Errorf("sample %+v", s)
 		}
+	}
+}
+
+// TestBestEffortSinksCannotSlowTheStore runs a store beside a sink that
+// takes a second per batch and one that always fails: the store takes
+// every sample without waiting for them, the slow sink misses batches
+// (counted), and the failing one is logged, not retried.
+func TestBestEffortSinksCannotSlowTheStore(t *testing.T) {
+	st, err := store.OpenSQLite(context.Background(), t.TempDir()+"/best-effort.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	b := startBroker(t)
+	const services, ticks = 8, 600
+	want := publish(t, b.Addrs(), services, ticks, 0)
+
+	var slowCalls, failCalls atomic.Int64
+	slow := consumer.SinkFunc(func(ctx context.Context, _ rightsize.Batch) error {
+		slowCalls.Add(1)
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+		return nil
+	})
+	failing := consumer.SinkFunc(func(context.Context, rightsize.Batch) error {
+		failCalls.Add(1)
+		return errors.New("chart server unavailable")
+	})
+	var logs bytes.Buffer
+	c, err := consumer.New(context.Background(), b.Addrs(), []consumer.Sink{slow, st, failing},
+		consumer.WithLogger(quietLogger(&logs)), consumer.WithMaxRecords(100), consumer.WithMaxBatch(200))
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	run(t, c)
+	waitLag0(t, c)
+	took := time.Since(start)
+	s := c.Stats()
+	t.Logf("stored %d samples in %d batches in %v; the slow sink was called %d times, %d batches dropped for it; the failing one failed %d times",
+		s.Samples, s.Batches, took.Round(time.Millisecond), slowCalls.Load(), s.BestEffortDropped, s.BestEffortFailed)
+	checkExactlyOnce(t, st, want, services)
+	// Had the store waited for the slow sink, the sink would have taken
+	// every batch, a second each.
+	if slowCalls.Load() >= s.Batches {
+		t.Errorf("the store waited for the slow sink: %d batches in %v, the slow sink took %d and missed %d", s.Batches, took, slowCalls.Load(), s.BestEffortDropped)
+	}
+	if s.BestEffortDropped == 0 || s.BestEffortFailed == 0 || failCalls.Load() != s.BestEffortFailed {
+		t.Errorf("drops %d and failures %d (failing sink called %d times): want both counted", s.BestEffortDropped, s.BestEffortFailed, failCalls.Load())
+	}
+	if !strings.Contains(logs.String(), "chart server unavailable") || !strings.Contains(logs.String(), "falling behind") {
+		t.Errorf("the sinks' trouble was not logged:\n%s", logs.String())
 	}
 }
