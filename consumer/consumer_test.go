@@ -255,3 +255,32 @@ func TestBestEffortSinksCannotSlowTheStore(t *testing.T) {
 		t.Errorf("the sinks' trouble was not logged:\n%s", logs.String())
 	}
 }
+
+// TestStallIsVisible: a sink that keeps failing shows in Stats (how long,
+// and why), and with WithMaxStall Run ends with ErrStalled.
+func TestStallIsVisible(t *testing.T) {
+	b := startBroker(t)
+	publish(t, b.Addrs(), 2, 10, 0)
+	down := consumer.SinkFunc(func(context.Context, rightsize.Batch) error { return errors.New("database is down") })
+	var logs bytes.Buffer
+	c, err := consumer.New(context.Background(), b.Addrs(), []consumer.Sink{down}, consumer.WithLogger(quietLogger(&logs)), consumer.WithMaxStall(2*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	done := make(chan error, 1)
+	go func() { done <- c.Run(context.Background()) }()
+	waitFor(t, "a stall in Stats", func() bool { return c.Stats().Stalled > 500*time.Millisecond })
+	if s := c.Stats(); !strings.Contains(s.LastError, "database is down") {
+		t.Errorf("stalled, but LastError %q", s.LastError)
+	}
+	select {
+	case err := <-done:
+		if !errors.Is(err, consumer.ErrStalled) || !strings.Contains(err.Error(), "database is down") {
+			t.Errorf("Run: %v, want ErrStalled naming the cause", err)
+		}
+		t.Log(err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("Run did not end after the stall bound")
+	}
+}
