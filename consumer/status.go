@@ -1,6 +1,7 @@
 package consumer
 
 import (
+	"context"
 	"fmt"
 	"maps"
 	"slices"
@@ -73,4 +74,29 @@ func (s Status) String() string {
 		fmt.Fprintf(&b, "; STALLED %v: %s", s.Stalled.Round(time.Second), s.LastError)
 	}
 	return b.String()
+}
+
+// Watch calls fn with the consumer's Status every interval until ctx
+// ends: what a long-running program prints as its status line. Lag is -1
+// when it could not be read within the interval.
+func (c *Consumer) Watch(ctx context.Context, every time.Duration, fn func(Status)) {
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	prev, at := c.Stats(), time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		lctx, cancel := context.WithTimeout(ctx, every)
+		lag, err := c.Lag(lctx)
+		cancel()
+		if err != nil {
+			lag = -1
+		}
+		cur, now := c.Stats(), time.Now()
+		fn(StatusOf(prev, cur, now.Sub(at), lag))
+		prev, at = cur, now
+	}
 }

@@ -12,14 +12,10 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"flag"
 	"fmt"
 	"log/slog"
 	"os"
-	"runtime/debug"
-	"runtime/pprof"
 	"time"
 
 	"github.com/rightsize/rightsize/consumer"
@@ -36,41 +32,36 @@ func main() {
 	maxStall := flag.Duration("max-stall", 0, "exit with an error when a batch has failed to be stored for this long (0: retry for ever)")
 	timeout := flag.Duration("timeout", 10*time.Second, "how long to wait for the brokers and the database to answer at start")
 	verbose := flag.Bool("v", false, "log joins, assignments and retries")
-	memLimit := flag.Int64("memory-limit", 128, "soft limit of the Go heap, in MiB, beyond which the garbage collector works harder (0: none; GOMEMLIMIT, if set, wins)")
-	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the run to `file` (see go tool pprof)")
+	rt := cli.RegisterRuntime(flag.CommandLine, 128)
 	flag.Parse()
-	if *memLimit > 0 && os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(*memLimit << 20)
-	}
-	if *cpuprofile != "" {
-		stopProfile, err := startProfile(*cpuprofile)
-		if err != nil {
-			cli.Fail("monitor", err)
-		}
-		defer stopProfile()
-	}
 	if *every <= 0 {
 		cli.UsageError(flag.CommandLine, "monitor", "-status must be positive")
 	}
+	stopRuntime, err := rt.Start()
+	if err != nil {
+		cli.Fail("monitor", err)
+	}
+	defer stopRuntime()
 	level := slog.LevelWarn
 	if *verbose {
 		level = slog.LevelInfo
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	if *instance == "" {
-		*instance = defaultInstance(*dsn)
+		*instance = cli.InstanceID("monitor", cli.Redact(*dsn))
 	}
 	ctx, stop := cli.SignalContext(context.Background(), "monitor")
 	defer stop()
 	opts := []consumer.Option{consumer.WithGroup(*group), consumer.WithInstanceID(*instance), consumer.WithMaxStall(*maxStall),
 		consumer.WithConnectTimeout(*timeout), consumer.WithLogger(log)}
-	if err := run(ctx, kafka, *dsn, *timeout, *every, opts, log); err != nil {
+	if err := run(ctx, kafka, *dsn, *timeout, *every, opts); err != nil {
 		stop()
+		stopRuntime()
 		cli.Fail("monitor", err)
 	}
 }
 
-func run(ctx context.Context, kafka *cli.Kafka, dsn string, timeout, every time.Duration, opts []consumer.Option, log *slog.Logger) error {
+func run(ctx context.Context, kafka *cli.Kafka, dsn string, timeout, every time.Duration, opts []consumer.Option) error {
 	security, err := kafka.ConsumerOptions()
 	if err != nil {
 		return err
@@ -88,57 +79,13 @@ func run(ctx context.Context, kafka *cli.Kafka, dsn string, timeout, every time.
 	defer c.Close()
 	fmt.Printf("monitor: storing %s from %s into %s\n", kafka.Topic, kafka.Brokers, cli.Redact(dsn))
 	done := make(chan struct{})
-	go func() { defer close(done); report(ctx, c, every) }()
+	go func() {
+		defer close(done)
+		c.Watch(ctx, every, func(s consumer.Status) { fmt.Println(s) })
+	}()
 	err = c.Run(ctx)
 	<-done
 	s := c.Stats()
 	fmt.Printf("monitor: stopped after %d records, %d samples stored\n", s.Records, s.Samples)
 	return err
-}
-
-// report prints the status line every interval until ctx ends.
-func report(ctx context.Context, c *consumer.Consumer, every time.Duration) {
-	tick := time.NewTicker(every)
-	defer tick.Stop()
-	prev, at := c.Stats(), time.Now()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-		lctx, cancel := context.WithTimeout(ctx, every)
-		lag, err := c.Lag(lctx)
-		cancel()
-		if err != nil {
-			lag = -1
-		}
-		cur, now := c.Stats(), time.Now()
-		fmt.Println(consumer.StatusOf(prev, cur, now.Sub(at), lag))
-		prev, at = cur, now
-	}
-}
-
-// defaultInstance derives a static member ID that stays the same across
-// restarts of one monitor and differs between monitors of different
-// stores on one host.
-func defaultInstance(dsn string) string {
-	host, err := os.Hostname()
-	if err != nil || host == "" {
-		host = "monitor"
-	}
-	sum := sha256.Sum256([]byte(cli.Redact(dsn)))
-	return host + "-" + hex.EncodeToString(sum[:4])
-}
-
-func startProfile(path string) (func(), error) {
-	f, err := os.Create(path)
-	if err != nil {
-		return nil, err
-	}
-	if err := pprof.StartCPUProfile(f); err != nil {
-		f.Close()
-		return nil, err
-	}
-	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
