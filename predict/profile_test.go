@@ -19,6 +19,8 @@ import (
 	"github.com/rightsize/rightsize/store"
 )
 
+var profileT0 = time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+
 // Both stores are what training task profiles needs.
 var (
 	_ predict.ProfileReader = (*store.SQLite)(nil)
@@ -43,7 +45,7 @@ func synthetic(n int, sizes []int, noise float64, seed uint64) []predict.TaskRun
 		}
 		t := rightsize.Task{ID: fmt.Sprintf("t%03d", i), Services: services,
 			Params: map[string]string{"side": strconv.Itoa(side), "format": format, "bytes": strconv.Itoa(int(px * (0.5 + r.Float64())))},
-			Start:  t0.Add(time.Duration(i) * time.Minute)}
+			Start:  profileT0.Add(time.Duration(i) * time.Minute)}
 		t.End = t.Start.Add(30 * time.Second)
 		run := predict.TaskRun{Task: t}
 		for pos, s := range services {
@@ -280,7 +282,7 @@ func TestBaselines(t *testing.T) {
 	// to 3 s, so its peak is the line at 3 s.
 	var tr []predict.TaskRun
 	for i := range 5 {
-		start := t0.Add(time.Duration(i) * time.Hour)
+		start := profileT0.Add(time.Duration(i) * time.Hour)
 		ser := rightsize.Series{Service: "s", Resource: rightsize.Memory}
 		for k := range 5 {
 			sec := 1 + 0.5*float64(k)
@@ -324,7 +326,7 @@ func TestReadTaskRuns(t *testing.T) {
 
 func testReadTaskRuns(t *testing.T, st store.Store) {
 	ctx := context.Background()
-	start := t0
+	start := profileT0
 	task := rightsize.Task{ID: "img-1", Services: []string{"decode", "blur", "never-ran"},
 		Params: map[string]string{"width": "640", "height": "480"}, Start: start, End: start.Add(5 * time.Second)}
 	running := rightsize.Task{ID: "img-2", Services: []string{"decode"}, Start: start}
