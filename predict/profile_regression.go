@@ -52,15 +52,19 @@ import (
 // each error is measured on a kind of task the fit did not see). Each
 // fold's runs are predicted by a fit on the others; the relative errors
 // r = y/ŷ − 1 of these held-out predictions calibrate the upper level:
-// Upper = Point × (1 + q), q the ⌈(n+1)·Q⌉-th smallest r (split-conformal
-// prediction), at least 0. With fewer than two groups the errors are
-// in-sample, and the level optimistic.
+// Upper = Point × (1 + q), q the ⌈(n+1)·Q⌉-th smallest of the n errors r,
+// Q the quantile of WithProfileQuantile, and q at least 0 (conformal
+// prediction, each run held out once as in cross-validation). With fewer
+// than two groups the errors are in-sample, and the level optimistic.
 //
 // A point prediction is never below the smallest value the service showed
 // in training (a process needs at least its runtime). Runs whose value is
 // zero are not fitted (a relative error has no meaning there); a target
 // that was zero in every run is predicted zero. A service seen in a single
 // run predicts that run.
+//
+// Profile only reads the fitted model: once Fit has returned, several
+// goroutines may call Profile at once.
 type RegressionProfiler struct {
 	cfg   profileConfig
 	model *regressionModel
