@@ -33,6 +33,7 @@ func main() {
 	timeout := flag.Duration("timeout", 10*time.Second, "how long to wait for the brokers and the database to answer at start")
 	verbose := flag.Bool("v", false, "log joins, assignments and retries")
 	rt := cli.RegisterRuntime(flag.CommandLine, 128)
+	httpAddr := flag.String("http", "", "serve the live page, its JSON and /metrics on this `address` (e.g. :8080; empty: none)")
 	flag.Parse()
 	if *every <= 0 {
 		cli.UsageError(flag.CommandLine, "monitor", "-status must be positive")
@@ -54,14 +55,14 @@ func main() {
 	defer stop()
 	opts := []consumer.Option{consumer.WithGroup(*group), consumer.WithInstanceID(*instance), consumer.WithMaxStall(*maxStall),
 		consumer.WithConnectTimeout(*timeout), consumer.WithLogger(log)}
-	if err := run(ctx, kafka, *dsn, *timeout, *every, opts); err != nil {
+	if err := run(ctx, kafka, *dsn, *httpAddr, *timeout, *every, opts); err != nil {
 		stop()
 		stopRuntime()
 		cli.Fail("monitor", err)
 	}
 }
 
-func run(ctx context.Context, kafka *cli.Kafka, dsn string, timeout, every time.Duration, opts []consumer.Option) error {
+func run(ctx context.Context, kafka *cli.Kafka, dsn, httpAddr string, timeout, every time.Duration, opts []consumer.Option) error {
 	security, err := kafka.ConsumerOptions()
 	if err != nil {
 		return err
@@ -71,12 +72,18 @@ func run(ctx context.Context, kafka *cli.Kafka, dsn string, timeout, every time.
 		return err
 	}
 	defer st.Close()
+	view, err := startLive(ctx, httpAddr, st)
+	if err != nil {
+		return err
+	}
+	defer view.wait()
 	opts = append(append(security, consumer.WithTopics(kafka.Topic)), opts...)
-	c, err := consumer.New(ctx, kafka.Addrs(), []consumer.Sink{st}, opts...)
+	c, err := consumer.New(ctx, kafka.Addrs(), view.sinks(st), opts...)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
+	view.watch(c)
 	fmt.Printf("monitor: storing %s from %s into %s\n", kafka.Topic, kafka.Brokers, cli.Redact(dsn))
 	done := make(chan struct{})
 	go func() {
