@@ -315,7 +315,7 @@ INSERT INTO {series} (task_id, service, instance, resource)
 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
 ON CONFLICT DO NOTHING`), cols[0], cols[1], cols[2], cols[3])
 	if err != nil {
-		return nil, nil, fmt.Errorf("store: add %d series: %w", len(missing), err)
+		return nil, nil, fmt.Errorf("store: add %d series: %w", len(missing), permanentPG(err))
 	}
 	rows, err := tx.Query(ctx, p.n.sql(`
 SELECT s.id, s.task_id, s.service, s.instance, s.resource
