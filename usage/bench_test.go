@@ -18,7 +18,7 @@ import (
 // BenchmarkRecommend: Recommend for one service among 100 (2 resources
 // each, one sample a minute), through the store's rollups, beside the
 // naive approach (every raw sample of the service through Scan). Rows
-// stored: RIGHTSIZE_BENCH_ROWS (default 1 000 000; the figure is
+// stored: RIGHTSIZE_BENCH_ROWS (default 1 000 000; the figure to meet is
 // 10 000 000). The store is PostgreSQL when RIGHTSIZE_TEST_DATABASE_URL
 // is set, else SQLite.
 func BenchmarkRecommend(b *testing.B) {

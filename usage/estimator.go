@@ -21,8 +21,17 @@ type Evidence struct {
 	// bounds of a recommendation widen.
 	Confidence float64 `json:"confidence"`
 	// Note says, in words, when the history is too short to trust (less
-	// than a day, or fewer than 100 samples); empty otherwise.
+	// than a day, or fewer than 100 samples, or too little for the method
+	// to have backtested itself); empty otherwise.
 	Note string `json:"note,omitempty"`
+	// Budget is the share of samples a method with a risk budget allows
+	// above the request ([Budget]); 0 for the others.
+	Budget float64 `json:"budget,omitempty"`
+	// Exceeded is, for a method that backtests itself, the share of the
+	// history's samples that were above the levels it would have held
+	// (each period's, with the margin it chose now): what the budget is
+	// checked against.
+	Exceeded float64 `json:"exceeded,omitempty"`
 }
 
 func newEvidence(n int64, first, last time.Time) Evidence {
@@ -42,6 +51,14 @@ func newEvidence(n int64, first, last time.Time) Evidence {
 		e.Note = "few samples: " + itoa(n)
 	}
 	return e
+}
+
+// note adds a sentence to the note.
+func (e *Evidence) note(s string) {
+	if e.Note != "" {
+		e.Note += "; "
+	}
+	e.Note += s
 }
 
 // confidence is VPA's: days of history, or days' worth of per-minute

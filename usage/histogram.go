@@ -112,6 +112,19 @@ func (h *histogram) add(value, w float64, t time.Time) {
 	}
 }
 
+// addBucket adds weight w (before decay) at time t to bucket b.
+func (h *histogram) addBucket(b int, w float64, t time.Time) {
+	if !(w > 0) {
+		return
+	}
+	w *= h.decay(t)
+	h.w[b] += w
+	h.total += w
+	if h.w[b] >= histEpsilon {
+		h.lo, h.hi = min(h.lo, b), max(h.hi, b)
+	}
+}
+
 // sub removes what add(value, w, t) added, never leaving a bucket
 // negative.
 func (h *histogram) sub(value, w float64, t time.Time) {

@@ -146,10 +146,17 @@ func TestRecommend(t *testing.T) {
 			t.Errorf("json: %v", err)
 		}
 	}
-	// the OOM kill bumps VPA's memory: at least the peak × 1.2
-	r, _ := fromSamples.Recommend(ctx, "api", usage.UsingMethod(vpa))
-	if mem, _ := r.Resource("memory"); mem.Request < 450<<20*1.2 {
-		t.Errorf("memory after an OOM kill %v", mem.Request)
+	// the OOM kill bumps the memory of both methods: at least the peak ×
+	// 1.2
+	for _, m := range []usage.Method{vpa, nil} {
+		var opts []usage.Option
+		if m != nil {
+			opts = append(opts, usage.UsingMethod(m))
+		}
+		r, _ := fromSamples.Recommend(ctx, "api", opts...)
+		if mem, _ := r.Resource("memory"); mem.Request < 450<<20*1.2 {
+			t.Errorf("%s: memory after an OOM kill %v", r.Method, mem.Request)
+		}
 	}
 }
 
@@ -174,46 +181,20 @@ func TestRecommendBadInput(t *testing.T) {
 			t.Errorf("%s: short history not said: %+v", x.Resource, x.Evidence)
 		}
 	}
-	for name, o := range map[string]usage.CalibratedOption{
-		"budget 0":         usage.Budget("cpu", 0),
-		"budget 1":         usage.Budget("memory", 1),
-		"negative minimum": usage.Minimum(-1, 0),
-		"negative margin":  usage.FallbackMargin(-0.1),
-		"zero horizon":     usage.Horizon(0),
-	} {
-		if _, err := usage.Calibrated(o); err == nil {
-			t.Errorf("%s accepted", name)
-		}
-	}
 }
 
-// The calibrated method meets its budget on a stationary history it
-// has not seen: a noisy daily wave, ten days, each level held a day.
-func TestCalibratedMeetsBudget(t *testing.T) {
-	m, err := usage.Calibrated(usage.Budget("cpu", 0.02))
-	if err != nil {
-		t.Fatal(err)
+func TestReport(t *testing.T) {
+	e, _ := usage.New(openWith(t, week()))
+	ctx := context.Background()
+	r, err := e.Report(ctx, []string{"api"})
+	if err != nil || len(r.Expected) != 1 || len(r.Recommendations) != 1 || r.Recommendations[0].Method != "calibrated" {
+		t.Fatalf("report %+v, %v", r, err)
 	}
-	s := m.Start("cpu")
-	above, n := 0, 0
-	for day := range 20 {
-		level := s.Estimate(t0).Request
-		for i := range 288 {
-			x := 0.5 + 0.3*math.Sin(2*math.Pi*float64(i)/288) + 0.1*math.Sin(float64(day*288+i)*1.7)
-			if day >= 10 {
-				n++
-				if x > level {
-					above++
-				}
-			}
-			s.Add(t0.Add(time.Duration(day*288+i)*5*time.Minute), x, 1)
-		}
+	if u, _ := r.Expected[0].Resource("cpu"); u.Count != 864 {
+		t.Errorf("expected cpu %+v", u)
 	}
-	if share := float64(above) / float64(n); share > 0.03 {
-		t.Errorf("%.2f %% above the request, budget 2 %%", 100*share)
-	}
-	if e := s.Estimate(t0); e.Request > 0.95 || e.Evidence.Note != "" {
-		t.Errorf("request %v for values below 0.9 (evidence %+v)", e.Request, e.Evidence)
+	if _, err := e.Report(ctx, []string{"api", "nobody"}); !errors.Is(err, usage.ErrNoData) {
+		t.Errorf("unknown service: %v", err)
 	}
 }
 

@@ -24,44 +24,72 @@
 // [KRRSimple] and [SeedMax] are the other baselines.
 //
 // [Calibrated], the default, meets a risk budget the user states ("at
-// most 2 % of samples above the request", per resource: [Budget]) on the
-// service's own history, instead of a fixed percentile and margin:
+// most 1 % of samples above the request", per resource: [Budget]; by
+// default 1 % for CPU, 0.2 % for memory) on the service's own history,
+// instead of a fixed percentile and margin that are wrong for most
+// services:
 //
-//  1. Candidates. Each candidate level is a base — the 99th or
-//     100th percentile of a decaying histogram of all samples, with a
-//     half-life of a quarter, one or seven horizons (the horizon is how
-//     long a recommendation stays in place, 24 h by default) — times a
-//     margin learnt below. Short half-lives adapt within hours to a change
-//     of load; long ones remember weekly peaks.
-//  2. Self-calibration (split conformal prediction). History is cut into
-//     periods of one horizon. At the start of each period the method notes
-//     each candidate's base; every sample of the period adds its ratio to
-//     that base to the candidate's histogram of ratios, weighted by a
-//     decay (half-life seven horizons). A candidate's margin is the
-//     (1 − budget)(1 + 1/n) quantile of its ratios (n the effective number
-//     of samples), so that on its own past a level of base × margin would
-//     have had at most the budget's share of samples above it; the budget
-//     is spent gradually over the first seven periods, when little is
-//     known.
-//  3. Rolling-origin selection. Each candidate's calibrated level is also
-//     scored on the period that follows, out of sample. The method follows
-//     the candidate whose out-of-sample share above its level has stayed
-//     within the budget (or came closest) and that left the least unused;
-//     before any out-of-sample score, the one with the least unused in
-//     sample.
-//  4. The request is that candidate's base now times its margin, at least
-//     the minimum (25m CPU, 250 MiB, as VPA); the limit the same at a
-//     tenth of the budget; the lower bound at ten times the budget; the
-//     upper bound the limit widened by at most ×2 while fewer than a few
-//     periods are scored (never VPA's unbounded ×(1 + 1/confidence)).
-//     Until one full period has been seen, the request is the largest
-//     value so far plus 15 %, and the evidence says it is not yet
-//     calibrated.
+//  1. Histories. Two decaying histograms of the samples (buckets 1 %
+//     apart), with half-lives of 3 and 7 horizons ([HalfLives]; the
+//     horizon is how long a recommendation stays in place, 24 h by
+//     default: [Horizon]). A candidate level is a history's quantile at
+//     1 − budget: what, were the next period like the recent past, would
+//     leave the budget's share of samples above it.
+//  2. Backtest. History is cut into periods of one horizon from the first
+//     sample. At the start of each period the method notes each
+//     candidate's quantile, and scores every sample of the period against
+//     it: the smallest of a ladder of margins (×1, ×1.02, … ×10) that
+//     would have covered the sample. This is a rolling-origin backtest of
+//     the method by itself, on the service's own history.
+//  3. Margin. A candidate's margin is the smallest that kept its own past
+//     within the budget, samples weighted by 2^(−age / 7 horizons)
+//     ([CalibrationHalfLife]) and the single worst period left out, so
+//     that one change of level (which the quantile follows anyway) does
+//     not set the margin for weeks. A quantile that the next period
+//     exceeds more often than the budget allows (growth, bursts that the
+//     decay forgets) gets a margin; one that meets it keeps ×1.
+//  4. Choice. Once each candidate has three periods of record, the method
+//     follows the one whose calibrated level left the least unused (the
+//     longer history on a tie); before, the longest history with ×1.
+//  5. Falls. A run of periods whose own quantile at 1 − budget stayed
+//     below half of the quantile they started with, at least 7 periods
+//     long and more than twice as long as any run the service came back
+//     from ([RestartAfter]), is a fall: the history before it is forgotten,
+//     and the request follows a lasting drop in load about a week after
+//     it, where a quantile of a long history would take weeks.
+//  6. Result. The request is the chosen candidate's quantile (never above
+//     the largest value in its history) times its margin, at least the
+//     minimum (1m CPU, 1 MiB: [Minimum]); the limit the same at a tenth
+//     of the budget, the lower bound at ten times it; the upper bound the
+//     limit × (1 + 1/periods backtested), at most ×2 however short the
+//     history (VPA's is unbounded with none). An OOM kill raises the
+//     memory request, for 7 horizons, to VPA's bump of the memory in use
+//     then. Until one full period has been seen the request is the
+//     largest value so far + 15 % ([FallbackMargin]). The evidence gives
+//     the budget, the share of the history's samples that were above the
+//     levels the method would have held (Evidence.Exceeded), and a note
+//     while it has backtested itself over fewer than three periods.
+//
+// [MethodNamed] returns a method by the name it reports, and
+// [Estimator.Report] pairs Expected and Recommend for a list of services
+// (the seed's service_usage.py; package usage/kube renders a report as a
+// table, JSON, a resources: block or a patch).
+//
+// Why this generalises: the budget is a statement about samples, which
+// is what a percentile of samples controls directly; the one knob that
+// depends on the service (how much its next period departs from its
+// past) is measured on that service's own record, not fixed; and every
+// other constant is a unit of time (the horizon) or a ladder the
+// backtest chooses from. CPU and memory are handled alike but for their
+// budgets: CPU above its request is served from idle capacity or slowed
+// (it is compressible), memory above its request is at risk of eviction
+// and above its limit of an OOM kill.
 //
 // Memory is the working set the samplers measure (page cache excluded),
 // so a recommendation does not chase reclaimable cache. Every method is
 // scored by the backtest harness (package backtest; usage.Forecaster
-// adapts a method); BENCHMARKS.md has the figures.
+// adapts a method); BENCHMARKS.md has the figures, and where the default
+// method loses.
 //
 // The package-level functions use a default estimator opened lazily from
 // RIGHTSIZE_DATABASE_URL (a postgres:// URL or sqlite:PATH; the embedded
