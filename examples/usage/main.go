@@ -7,17 +7,20 @@
 //	go run ./examples/usage -o json               # expected usage and recommendations
 //
 // -o patch writes a strategic merge patch (kubectl patch's default
-// type) that sets the container's requests and limits. -method vpa uses
-// the VPA baseline instead of the default calibrated method.
+// type) that sets the container's requests and limits. -method vpa (or
+// krr-simple, seed-max) uses a baseline instead of the default
+// calibrated method, whose risk budgets -budget sets
+// (cpu=0.01,memory=0.002).
 package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"strings"
 
 	"github.com/rightsize/rightsize/internal/cli"
 	"github.com/rightsize/rightsize/store"
@@ -28,26 +31,33 @@ import (
 const prog = "usage"
 
 type options struct {
-	services       []string
+	services       []string // empty: every service stored
 	out, container string
-	method         string
+	method         usage.Method
 }
 
 func main() {
 	fs := flag.NewFlagSet(prog, flag.ExitOnError)
 	db := cli.RegisterDB(fs)
 	service := fs.String("service", "", "only this service (default: every service stored)")
-	out := fs.String("o", "table", "output: table, json, yaml (a Kubernetes resources: block) or patch (a strategic merge patch)")
+	out := fs.String("o", "table", "output: "+strings.Join(kube.Formats, ", ")+" (yaml: a Kubernetes resources: block; patch: a strategic merge patch)")
 	container := fs.String("container", "", "with -o patch, the container to patch (default: the service's name)")
-	method := fs.String("method", "calibrated", "recommendation method: calibrated or vpa")
+	method := fs.String("method", usage.MethodNames[0], "recommendation method: "+strings.Join(usage.MethodNames, ", "))
+	budgets := fs.String("budget", "", "risk budgets of the calibrated method, resource=share,... (default cpu=0.01,memory=0.002)")
 	fs.Parse(os.Args[1:])
-	switch *out {
-	case "table", "json", "yaml", "patch":
-	default:
-		cli.UsageError(fs, prog, "-o must be table, json, yaml or patch")
+	if !slices.Contains(kube.Formats, *out) {
+		cli.UsageError(fs, prog, "-o must be one of "+strings.Join(kube.Formats, ", "))
 	}
 	if *out == "patch" && *service == "" {
 		cli.UsageError(fs, prog, "-o patch needs -service")
+	}
+	opts, err := usage.ParseBudgets(*budgets)
+	if err != nil {
+		cli.UsageError(fs, prog, err.Error())
+	}
+	m, err := usage.MethodNamed(*method, opts...)
+	if err != nil {
+		cli.UsageError(fs, prog, err.Error())
 	}
 	ctx, stop := cli.SignalContext(context.Background(), prog)
 	defer stop()
@@ -56,11 +66,9 @@ func main() {
 		cli.Fail(prog, fmt.Errorf("open %s: %w", cli.Redact(*db), err))
 	}
 	defer st.Close()
-	o := options{out: *out, container: *container, method: *method}
+	o := options{out: *out, container: *container, method: m}
 	if *service != "" {
 		o.services = []string{*service}
-	} else if o.services, err = st.Services(ctx); err != nil {
-		cli.Fail(prog, err)
 	}
 	if err := run(ctx, os.Stdout, st, o); err != nil {
 		cli.Fail(prog, err)
@@ -68,66 +76,19 @@ func main() {
 }
 
 func run(ctx context.Context, w io.Writer, st store.Store, o options) error {
+	if len(o.services) == 0 {
+		var err error
+		if o.services, err = st.Services(ctx); err != nil {
+			return err
+		}
+	}
 	e, err := usage.New(st)
 	if err != nil {
 		return err
 	}
-	var m usage.Method
-	switch o.method {
-	case "vpa":
-		m, err = usage.VPA()
-	case "calibrated":
-		m, err = usage.Calibrated()
-	default:
-		err = fmt.Errorf("unknown method %q (calibrated or vpa)", o.method)
-	}
+	r, err := e.Report(ctx, o.services, usage.UsingMethod(o.method))
 	if err != nil {
 		return err
 	}
-	var us []usage.Usage
-	var recs []usage.Recommendation
-	for _, svc := range o.services {
-		u, err := e.Expected(ctx, svc)
-		if err != nil {
-			return err
-		}
-		r, err := e.Recommend(ctx, svc, usage.UsingMethod(m))
-		if err != nil {
-			return err
-		}
-		us, recs = append(us, u), append(recs, r)
-	}
-	switch o.out {
-	case "json":
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(struct {
-			Expected        []usage.Usage          `json:"expected"`
-			Recommendations []usage.Recommendation `json:"recommendations"`
-		}{us, recs})
-	case "yaml":
-		for _, r := range recs {
-			if err := kube.WriteYAML(w, r); err != nil {
-				return err
-			}
-		}
-		return nil
-	case "patch":
-		c := o.container
-		if c == "" {
-			c = recs[0].Service
-		}
-		p, err := kube.Patch(c, recs[0])
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Fprintf(w, "%s\n", p)
-		return err
-	}
-	fmt.Fprintln(w, "expected usage:")
-	if err := usage.WriteTable(w, us...); err != nil {
-		return err
-	}
-	fmt.Fprintln(w, "\nrecommended requests and limits:")
-	return kube.WriteTable(w, recs...)
+	return kube.Write(w, o.out, r, o.container)
 }

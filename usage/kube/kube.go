@@ -183,3 +183,50 @@ func WriteTable(w io.Writer, recs ...usage.Recommendation) error {
 	}
 	return tw.Flush()
 }
+
+// Formats are the formats Write knows.
+var Formats = []string{"table", "json", "yaml", "patch"}
+
+// Write writes a report in format: "table" (the expected usage, then the
+// recommendations, for people), "json" (the report as one object), "yaml"
+// (a resources: block per service) or "patch" (a strategic merge patch of
+// the named container, the service's name if empty; the report must hold
+// one service). It returns an error for any other format.
+func Write(w io.Writer, format string, r usage.Report, container string) error {
+	switch format {
+	case "table":
+		if _, err := fmt.Fprintln(w, "expected usage:"); err != nil {
+			return err
+		}
+		if err := usage.WriteTable(w, r.Expected...); err != nil {
+			return err
+		}
+		fmt.Fprintln(w, "\nrecommended requests and limits:")
+		return WriteTable(w, r.Recommendations...)
+	case "json":
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(r)
+	case "yaml":
+		for _, rec := range r.Recommendations {
+			if err := WriteYAML(w, rec); err != nil {
+				return err
+			}
+		}
+		return nil
+	case "patch":
+		if len(r.Recommendations) != 1 {
+			return fmt.Errorf("kube: a patch is for one service, the report has %d", len(r.Recommendations))
+		}
+		if container == "" {
+			container = r.Recommendations[0].Service
+		}
+		p, err := Patch(container, r.Recommendations[0])
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(w, "%s\n", p)
+		return err
+	}
+	return fmt.Errorf("kube: unknown format %q (want %s)", format, strings.Join(Formats, ", "))
+}

@@ -76,3 +76,24 @@ func ExampleWriteYAML() {
 	//   limits:
 	//     memory: 1Gi
 }
+
+func TestWrite(t *testing.T) {
+	r := usage.Report{Recommendations: []usage.Recommendation{rec}}
+	for _, f := range kube.Formats {
+		var b bytes.Buffer
+		if err := kube.Write(&b, f, r, ""); err != nil || b.Len() == 0 {
+			t.Errorf("%s: %q, %v", f, b.String(), err)
+		}
+	}
+	var b bytes.Buffer
+	if err := kube.Write(&b, "patch", r, ""); err != nil || !bytes.Contains(b.Bytes(), []byte(`"name":"web"`)) {
+		t.Errorf("patch for the service's container: %s, %v", b.String(), err)
+	}
+	if err := kube.Write(&b, "xml", r, ""); err == nil {
+		t.Error("unknown format accepted")
+	}
+	r.Recommendations = append(r.Recommendations, rec)
+	if err := kube.Write(&b, "patch", r, "web"); err == nil {
+		t.Error("a patch of two services accepted")
+	}
+}
