@@ -2,7 +2,6 @@ package backtest_test
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -146,50 +145,6 @@ func TestRunRefuses(t *testing.T) {
 	cancel()
 	if _, err := backtest.Run(cctx, s, []backtest.Method{last{}}); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled: %v", err)
-	}
-}
-
-const trace = `task_id,service,resource,value,timestamp
-vm1,vm1,cpu,0.5,2013-07-01T00:05:00Z
-vm1,vm1,cpu,0.25,2013-07-01T00:00:00Z
-vm1,vm1,memory,1024,2013-07-01T00:00:00Z
-vm2,vm2,cpu,1,2013-07-01T00:00:00Z
-`
-
-func TestReadCSV(t *testing.T) {
-	var gz bytes.Buffer
-	zw := gzip.NewWriter(&gz)
-	zw.Write([]byte(trace))
-	zw.Close()
-	for name, in := range map[string][]byte{"plain": []byte(trace), "gzip": gz.Bytes()} {
-		s, err := backtest.ReadCSV(bytes.NewReader(in))
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		if len(s) != 3 || s[0].Service != "vm1" || s[0].Resource != "cpu" || s[1].Resource != "memory" || s[2].Service != "vm2" {
-			t.Fatalf("%s: series %+v", name, s)
-		}
-		if s[0].Values[0] != 0.25 || s[0].Values[1] != 0.5 || !s[0].Times[0].Before(s[0].Times[1]) {
-			t.Errorf("%s: not in time order: %+v", name, s[0])
-		}
-	}
-	// columns in another order, with instance
-	s, err := backtest.ReadCSV(strings.NewReader("timestamp,value,resource,service,task_id,instance\n2013-07-01T00:00:00Z,3,cpu,x,,node-1\n"))
-	if err != nil || len(s) != 1 || s[0].Instance != "node-1" || s[0].Values[0] != 3 {
-		t.Errorf("reordered: %+v, %v", s, err)
-	}
-	for name, in := range map[string]string{
-		"no header column": "task_id,service,value,timestamp\n",
-		"bad value":        "task_id,service,resource,value,timestamp\na,a,cpu,x,2013-07-01T00:00:00Z\n",
-		"bad time":         "task_id,service,resource,value,timestamp\na,a,cpu,1,yesterday\n",
-		"negative":         "task_id,service,resource,value,timestamp\na,a,cpu,-1,2013-07-01T00:00:00Z\n",
-	} {
-		_, err := backtest.ReadCSV(strings.NewReader(in))
-		if err == nil {
-			t.Errorf("%s accepted", name)
-		} else if name != "no header column" && !strings.Contains(err.Error(), "line 2") {
-			t.Errorf("%s: %v does not name the line", name, err)
-		}
 	}
 }
 

@@ -5,9 +5,11 @@
 //	    -capacity ../shared/data/traces/bitbrains-rnd-2013-07.capacity.csv
 //
 // Methods: the VPA baseline, KRR's simple strategy, the seed's max + 10 %,
-// the default calibrated method, and what operators allocated (with
-// -capacity). -o table (default), json or csv; -per-series adds one row
-// per method and series to json and csv.
+// the default calibrated method (its risk budgets set with -budget
+// cpu=0.01,memory=0.002), and what operators allocated (with -capacity).
+// -o table (default), json or csv; -per-series adds one row per method
+// and series to json and csv. The CSV is read with store/longcsv (gzip
+// directly).
 package main
 
 import (
@@ -20,6 +22,7 @@ import (
 
 	"github.com/rightsize/rightsize/backtest"
 	"github.com/rightsize/rightsize/internal/cli"
+	"github.com/rightsize/rightsize/store/longcsv"
 	"github.com/rightsize/rightsize/usage"
 	"github.com/schollz/progressbar/v3"
 )
@@ -32,6 +35,7 @@ func main() {
 	capacity := fs.String("capacity", "", "optional capacity file: what operators allocated, scored as the method \"allocated\"")
 	step := fs.Duration("step", 24*time.Hour, "how long each level is held before the next is computed")
 	warmup := fs.Duration("warmup", 24*time.Hour, "history observed before the first scored step")
+	budgets := fs.String("budget", "", "risk budgets of the calibrated method, resource=share,... (default cpu=0.01,memory=0.002)")
 	out := fs.String("o", "table", "output: table, json or csv")
 	perSeries := fs.Bool("per-series", false, "with -o json or csv, add one row per method and series")
 	fs.Parse(os.Args[1:])
@@ -41,19 +45,28 @@ func main() {
 	if *out != "table" && *out != "json" && *out != "csv" {
 		cli.UsageError(fs, prog, "-o must be table, json or csv")
 	}
+	opts, err := usage.ParseBudgets(*budgets)
+	if err != nil {
+		cli.UsageError(fs, prog, err.Error())
+	}
 	ctx, stop := cli.SignalContext(context.Background(), prog)
 	defer stop()
-	if err := run(ctx, os.Stdout, *path, *capacity, *out, *perSeries, *step, *warmup); err != nil {
+	if err := run(ctx, os.Stdout, *path, *capacity, *out, *perSeries, *step, *warmup, opts); err != nil {
 		cli.Fail(prog, err)
 	}
 }
 
-func run(ctx context.Context, w io.Writer, path, capacity, out string, perSeries bool, step, warmup time.Duration) error {
-	series, err := backtest.ReadCSVFile(path)
+func run(ctx context.Context, w io.Writer, path, capacity, out string, perSeries bool, step, warmup time.Duration, opts []usage.CalibratedOption) error {
+	f, err := os.Open(path)
 	if err != nil {
 		return err
 	}
-	methods, err := usage.BacktestMethods(usage.Horizon(step))
+	series, err := longcsv.ReadSeries(f)
+	f.Close()
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	methods, err := usage.BacktestMethods(append(opts, usage.Horizon(step))...)
 	if err != nil {
 		return err
 	}
@@ -73,10 +86,11 @@ func run(ctx context.Context, w io.Writer, path, capacity, out string, perSeries
 	case "json":
 		return rep.WriteJSON(w, perSeries)
 	case "csv":
-		if perSeries {
-			return writeSeriesCSV(w, rep)
+		if err := rep.WriteCSV(w); err != nil || !perSeries {
+			return err
 		}
-		return rep.WriteCSV(w)
+		fmt.Fprintln(w)
+		return rep.WriteSeriesCSV(w)
 	}
 	fmt.Fprintf(w, "%d series, %v steps after a %v warm-up\n\n", len(series), step, warmup)
 	return rep.WriteTable(w)
@@ -95,12 +109,4 @@ func progress(total int) func(done, total int) {
 			bar.Set(done)
 		}
 	}
-}
-
-func writeSeriesCSV(w io.Writer, rep *backtest.Report) error {
-	if err := rep.WriteCSV(w); err != nil {
-		return err
-	}
-	fmt.Fprintln(w)
-	return rep.WriteSeriesCSV(w)
 }
