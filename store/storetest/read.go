@@ -1,12 +1,14 @@
 package storetest
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 	_ "time/tzdata" // the Daily tests need real time zones
@@ -790,5 +792,93 @@ func testPermanent(t *testing.T, s store.Store) {
 	write(t, s, batch(0, 0, sample("a", "cpu", 1, at(0))))
 	if err := s.Write(t.Context(), batch(0, 5, sample("a", "cpu", 1, at(1)))); rightsize.IsPermanent(err) || !errors.Is(err, store.ErrOffsetConflict) {
 		t.Errorf("offset conflict = %v: want ErrOffsetConflict, not permanent", err)
+	}
+}
+
+// testConcurrentCompaction has three writers, each on a partition of its
+// own, write small batches into the same two series and the same hours
+// (so that the open bucket reaches its compaction threshold in each of
+// them at once) while a fourth goroutine compacts everything again and
+// again: nothing is lost, nothing doubled.
+func testConcurrentCompaction(t *testing.T, s store.Store) {
+	const writers, batches, size = 3, 40, 6
+	t0 := time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var wg, compactor sync.WaitGroup
+	errs := make(chan error, writers+1)
+	var want float64
+	for w := range writers {
+		for i := range batches {
+			for j := range size {
+				want += float64(w*1000 + i*10 + j)
+			}
+		}
+	}
+	for w := range writers {
+		wg.Go(func() {
+			for i := range batches {
+				var samples []rightsize.Sample
+				for j := range size {
+					// Two hours, interleaved: both buckets stay open.
+					tm := t0.Add(time.Duration((i*size+j)%120)*time.Minute + time.Duration(w)*time.Second)
+					res := []string{rightsize.CPU, rightsize.Memory}[j%2]
+					samples = append(samples, rightsize.Sample{Service: "shared", Resource: res, Value: float64(w*1000 + i*10 + j), Time: tm})
+				}
+				if err := s.Write(ctx, batch(int32(w), int64(i*size), samples...)); err != nil {
+					errs <- fmt.Errorf("writer %d, batch %d: %w", w, i, err)
+					return
+				}
+			}
+		})
+	}
+	done := make(chan struct{})
+	compactor.Go(func() {
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			if _, err := s.Compact(ctx); err != nil {
+				errs <- fmt.Errorf("compacting while writing: %w", err)
+				return
+			}
+		}
+	})
+	wg.Wait()
+	close(done)
+	compactor.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if t.Failed() {
+		return
+	}
+	if _, err := s.Compact(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	got := scan(t, s, all("shared"))
+	if len(got) != writers*batches*size {
+		t.Fatalf("%d samples stored, want %d", len(got), writers*batches*size)
+	}
+	var sum float64
+	for _, smp := range got {
+		sum += smp.Value
+	}
+	sums, err := s.Aggregate(t.Context(), rightsize.Aggregation{Filter: all("shared")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var aggSum float64
+	for _, x := range sums {
+		aggSum += x.Mean * float64(x.Count)
+	}
+	if sum != want || math.Abs(aggSum-want) > 1e-9*want {
+		t.Errorf("values sum to %g (Aggregate: %g), want %g", sum, aggSum, want)
+	}
+	if n, err := s.Compact(t.Context()); err != nil || n != 0 {
+		t.Errorf("Compact after Compact merged %d buckets (%v)", n, err)
 	}
 }

@@ -65,6 +65,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ReadSeries", testReadSeries},
 		{"Stream", testStream},
 		{"Compaction", testCompaction},
+		{"ConcurrentCompaction", testConcurrentCompaction},
 		{"Names", testNames},
 		{"ExtremeValues", testExtremeValues},
 		{"Tasks", testTasks},
