@@ -62,7 +62,10 @@ func parsePairs(s string) (times []int64, vals []float64, err error) {
 	times, vals = make([]int64, 0, n), make([]float64, 0, n)
 	s = s[1 : len(s)-1]
 	for len(s) > 0 {
-		if s[0] == ',' && len(times) > 0 {
+		if len(times) > 0 {
+			if s[0] != ',' {
+				return nil, nil, errPairs
+			}
 			s = s[1:]
 		}
 		if len(s) < 5 || s[0] != '[' {
