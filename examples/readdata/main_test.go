@@ -275,3 +275,26 @@ func TestImportTrace(t *testing.T) {
 		t.Errorf("vm001 and vm050 hold %d rows, want %d", n, 16520+2*6983)
 	}
 }
+
+// TestListTasks shows the task records beside the tasks' samples.
+func TestListTasks(t *testing.T) {
+	db := dbFlag(t)
+	mustRun(t, "", "import", db, writeFile(t, "in.csv", sampleCSV()))
+	st, err := store.Open(context.Background(), strings.TrimPrefix(db, "-db="))
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Date(2025, 3, 1, 11, 30, 0, 0, time.UTC)
+	err = st.WriteTask(context.Background(), rightsize.Task{ID: "img-1", Params: map[string]string{"width": "1920", "height": "1080"},
+		Services: []string{"decode", "resize"}, Start: start, End: start.Add(time.Hour)})
+	st.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := mustRun(t, "", "list", db, "-by", "task")
+	for _, want := range []string{"RECORDED TASK", "img-1", "decode>resize", "height=1080,width=1920", "2025-03-01T11:30:00Z", "2025-03-01T12:30:00Z"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("list -by task does not show %q:\n%s", want, out)
+		}
+	}
+}
