@@ -460,18 +460,24 @@ func openIter(ctx context.Context, r chunkReader, f rightsize.Filter, byGroup bo
 	if err != nil {
 		return nil, nil, err
 	}
+	it, err := iterOver(ctx, r, newWindow(f, 0), series, byGroup)
+	return it, series, err
+}
+
+// iterOver starts a read of the values of series in w, in the order
+// seriesOrder gives.
+func iterOver(ctx context.Context, r chunkReader, w window, series []seriesRow, byGroup bool) (*sampleIter, error) {
+	if len(series) == 0 {
+		return &sampleIter{done: true}, nil
+	}
 	o1, o2 := seriesOrder(series, byGroup)
-	w := newWindow(f, 0)
 	width := r.bucketWidth()
 	lo, hi := w.bucketRange(width)
-	if len(series) == 0 {
-		return &sampleIter{done: true}, series, nil
-	}
 	rows, err := r.valuesRows(ctx, idsOf(series), o1, o2, lo, hi)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return &sampleIter{rows: rows, o1: o1, w: w, width: width}, series, nil
+	return &sampleIter{rows: rows, o1: o1, w: w, width: width}, nil
 }
 
 func stream(ctx context.Context, r chunkReader, f rightsize.Filter) (*Rows, error) {
@@ -482,24 +488,42 @@ func stream(ctx context.Context, r chunkReader, f rightsize.Filter) (*Rows, erro
 	return &Rows{it: it, series: series}, nil
 }
 
+// scan reads one (service, resource) group after another, each in one
+// query, so that the database orders the chunks of one group at a time.
 func scan(ctx context.Context, r chunkReader, f rightsize.Filter, fn func(rightsize.Sample) error) error {
-	it, series, err := openIter(ctx, r, f, true)
+	if err := f.Validate(); err != nil {
+		return fmt.Errorf("store: scan: %w", err)
+	}
+	series, err := r.matchSeries(ctx, f)
 	if err != nil {
 		return fmt.Errorf("store: scan: %w", err)
 	}
-	defer it.close()
-	for {
-		v, ok := it.next()
-		if !ok {
-			break
+	w := newWindow(f, 0)
+	for i := 0; i < len(series); {
+		j := i + 1
+		for j < len(series) && series[j].key.service == series[i].key.service && series[j].key.resource == series[i].key.resource {
+			j++
 		}
-		k := series[v.i].key
-		if err := fn(rightsize.Sample{Task: k.task, Service: k.service, Instance: k.instance, Resource: k.resource, Value: v.v, Time: time.UnixMicro(v.t).UTC()}); err != nil {
-			return err
+		group := series[i:j]
+		i = j
+		it, err := iterOver(ctx, r, w, group, true)
+		if err != nil {
+			return fmt.Errorf("store: scan: %w", err)
 		}
-	}
-	if it.err != nil {
-		return fmt.Errorf("store: scan: %w", it.err)
+		for {
+			v, ok := it.next()
+			if !ok {
+				break
+			}
+			k := group[v.i].key
+			if err := fn(rightsize.Sample{Task: k.task, Service: k.service, Instance: k.instance, Resource: k.resource, Value: v.v, Time: time.UnixMicro(v.t).UTC()}); err != nil {
+				it.close()
+				return err
+			}
+		}
+		if it.err != nil {
+			return fmt.Errorf("store: scan: %w", it.err)
+		}
 	}
 	return nil
 }
