@@ -33,14 +33,14 @@ type calConfig struct {
 // Budget sets the risk budget of a resource: the share of samples
 // allowed above the request, in (0, 1). Defaults: cpu 0.01 (1 % of
 // samples, about a quarter of an hour a day, may compete for spare CPU),
-// memory 0.002 (memory cannot be throttled: 0.2 %, about three minutes a
-// day), any other resource 0.01.
+// memory 0.001 (memory cannot be throttled: 0.1 %, about a minute and a
+// half a day), any other resource 0.01.
 func Budget(resource string, share float64) CalibratedOption {
 	return calOption(func(c *calConfig) { c.budgets[resource] = share })
 }
 
 // ParseBudgets parses risk budgets as command lines take them,
-// resource=share separated by commas ("cpu=0.01,memory=0.002"), into
+// resource=share separated by commas ("cpu=0.01,memory=0.001"), into
 // Budget options; "" gives none. It returns an error naming the part
 // that is not resource=share with a share in (0, 1).
 func ParseBudgets(s string) ([]CalibratedOption, error) {
@@ -129,7 +129,7 @@ type CalibratedMethod struct {
 // budget outside (0, 1), a horizon or half-life that is not positive, a
 // negative minimum, margin or restart count.
 func Calibrated(opts ...CalibratedOption) (*CalibratedMethod, error) {
-	c := calConfig{budgets: map[string]float64{rightsize.CPU: 0.01, rightsize.Memory: 0.002}, budget: 0.01,
+	c := calConfig{budgets: map[string]float64{rightsize.CPU: 0.01, rightsize.Memory: 0.001}, budget: 0.01,
 		horizon: 24 * time.Hour, minCPU: 0.001, minMB: MiB, fallback: 0.15, restartAfter: 7}
 	for _, o := range opts {
 		o.applyCalibrated(&c)

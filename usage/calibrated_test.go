@@ -215,7 +215,7 @@ func TestCalibratedShortHistory(t *testing.T) {
 		if c.note == "" && e.Evidence.Note != "" || !strings.Contains(e.Evidence.Note, c.note) {
 			t.Errorf("%d samples: note %q, want %q", c.samples, e.Evidence.Note, c.note)
 		}
-		if e.Evidence.Budget != 0.002 {
+		if e.Evidence.Budget != 0.001 {
 			t.Errorf("%d samples: budget %v in the evidence", c.samples, e.Evidence.Budget)
 		}
 	}

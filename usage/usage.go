@@ -25,7 +25,7 @@
 //
 // [Calibrated], the default, meets a risk budget the user states ("at
 // most 1 % of samples above the request", per resource: [Budget]; by
-// default 1 % for CPU, 0.2 % for memory) on the service's own history,
+// default 1 % for CPU, 0.1 % for memory) on the service's own history,
 // instead of a fixed percentile and margin that are wrong for most
 // services:
 //

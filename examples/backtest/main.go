@@ -6,7 +6,7 @@
 //
 // Methods: the VPA baseline, KRR's simple strategy, the seed's max + 10 %,
 // the default calibrated method (its risk budgets set with -budget
-// cpu=0.01,memory=0.002), and what operators allocated (with -capacity).
+// cpu=0.01,memory=0.001), and what operators allocated (with -capacity).
 // -o table (default), json or csv; -per-series adds one row per method
 // and series to json and csv. The CSV is read with store/longcsv (gzip
 // directly).
@@ -35,7 +35,7 @@ func main() {
 	capacity := fs.String("capacity", "", "optional capacity file: what operators allocated, scored as the method \"allocated\"")
 	step := fs.Duration("step", 24*time.Hour, "how long each level is held before the next is computed")
 	warmup := fs.Duration("warmup", 24*time.Hour, "history observed before the first scored step")
-	budgets := fs.String("budget", "", "risk budgets of the calibrated method, resource=share,... (default cpu=0.01,memory=0.002)")
+	budgets := fs.String("budget", "", "risk budgets of the calibrated method, resource=share,... (default cpu=0.01,memory=0.001)")
 	out := fs.String("o", "table", "output: table, json or csv")
 	perSeries := fs.Bool("per-series", false, "with -o json or csv, add one row per method and series")
 	fs.Parse(os.Args[1:])

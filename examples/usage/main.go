@@ -10,7 +10,7 @@
 // type) that sets the container's requests and limits. -method vpa (or
 // krr-simple, seed-max) uses a baseline instead of the default
 // calibrated method, whose risk budgets -budget sets
-// (cpu=0.01,memory=0.002).
+// (cpu=0.01,memory=0.001).
 package main
 
 import (
@@ -43,7 +43,7 @@ func main() {
 	out := fs.String("o", "table", "output: "+strings.Join(kube.Formats, ", ")+" (yaml: a Kubernetes resources: block; patch: a strategic merge patch)")
 	container := fs.String("container", "", "with -o patch, the container to patch (default: the service's name)")
 	method := fs.String("method", usage.MethodNames[0], "recommendation method: "+strings.Join(usage.MethodNames, ", "))
-	budgets := fs.String("budget", "", "risk budgets of the calibrated method, resource=share,... (default cpu=0.01,memory=0.002)")
+	budgets := fs.String("budget", "", "risk budgets of the calibrated method, resource=share,... (default cpu=0.01,memory=0.001)")
 	fs.Parse(os.Args[1:])
 	if !slices.Contains(kube.Formats, *out) {
 		cli.UsageError(fs, prog, "-o must be one of "+strings.Join(kube.Formats, ", "))
