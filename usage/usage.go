@@ -78,9 +78,11 @@
 // Why this generalises: the budget is a statement about samples, which
 // is what a percentile of samples controls directly; the one knob that
 // depends on the service (how much its next period departs from its
-// past) is measured on that service's own record, not fixed; and every
-// other constant is a unit of time (the horizon) or a ladder the
-// backtest chooses from. CPU and memory are handled alike but for their
+// past) is measured on that service's own record, not fixed; the
+// history's length is chosen on that record too; the other constants
+// are units of time (multiples of the horizon), the ladder the backtest
+// chooses from, and the stated thresholds of the restart (half the
+// level, a week, twice the longest dip). CPU and memory are handled alike but for their
 // budgets: CPU above its request is served from idle capacity or slowed
 // (it is compressible), memory above its request is at risk of eviction
 // and above its limit of an OOM kill.
