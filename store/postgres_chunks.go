@@ -402,8 +402,7 @@ SELECT s.id, s.task_id, s.service, s.instance, s.resource,
        c.bucket, c.seq, c.count, c.sum, c.m2, c.min, c.max, c.first, c.last, c.sketch,
        CASE WHEN `+edge+` THEN c.times END, CASE WHEN `+edge+` THEN c.vals END
 FROM {series} s JOIN {chunks} c ON c.series_id = s.id
-WHERE `+w.String()+`
-ORDER BY s.service, s.resource, s.task_id, s.instance, c.bucket, c.seq`), w.args...)
+WHERE `+w.String()), w.args...)
 	if err != nil {
 		return nil, err
 	}

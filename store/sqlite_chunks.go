@@ -473,8 +473,7 @@ SELECT s.id, s.task_id, s.service, s.instance, s.resource,
        c.bucket, c.id, c.count, c.sum, c.m2, c.min, c.max, c.first, c.last, c.sketch,
        CASE WHEN c.bucket < ? OR c.bucket > ? THEN c.samples END
 FROM rightsize_series s CROSS JOIN rightsize_chunks c ON c.series_id = s.id
-WHERE `+w.String()+` AND c.bucket >= ? AND c.bucket < ?
-ORDER BY s.service, s.resource, s.task_id, s.instance, c.bucket, c.id`, args...)
+WHERE `+w.String()+` AND c.bucket >= ? AND c.bucket < ?`, args...)
 	if err != nil {
 		return nil, err
 	}
