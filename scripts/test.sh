@@ -52,6 +52,13 @@ ensure_kcat() {
 	apt_install kcat
 }
 
+# The live page is tested in a real headless browser: Debian's chromium.
+ensure_chromium() {
+	command -v chromium >/dev/null && return
+	say "installing chromium (the browser the live page's test drives)"
+	apt_install chromium
+}
+
 # The seed's Python producer (kafka-python) is run against examples/broker.
 # Debian's python3-kafka installs for the system's /usr/bin/python3, which
 # the test tries after the python3 on the PATH.
@@ -66,6 +73,7 @@ ensure_python_kafka() {
 
 ensure_postgres
 ensure_kcat
+ensure_chromium
 ensure_python_kafka
 
 say "gofmt"

@@ -181,10 +181,14 @@ func (s *Server) row(name string, only []string, points int) serviceRow {
 
 func finite(v float64) bool { return !math.IsInf(v, 0) && !math.IsNaN(v) }
 
-// rangeText renders a band in one unit: "480–520 millicores".
+// rangeText renders a band in one unit: "480–520 millicores", or "390 MiB"
+// when both ends read the same.
 func rangeText(res string, lo, hi float64) string {
 	sc := chart.ScaleFor(res, hi)
-	a := chart.Scale{Div: sc.Div}.Format(lo)
+	a, b := chart.Scale{Div: sc.Div}.Format(lo), chart.Scale{Div: sc.Div}.Format(hi)
+	if a == b { // a steady resource: one figure
+		return sc.Format(hi)
+	}
 	return a + "–" + sc.Format(hi)
 }
 

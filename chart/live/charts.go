@@ -18,11 +18,12 @@ import (
 	"github.com/rightsize/rightsize/chart"
 	"github.com/rightsize/rightsize/usage"
 	"github.com/rightsize/rightsize/usage/kube"
+	"gonum.org/v1/plot/vg"
 )
 
 // Panels returns the charts of service — one per resource, from the
 // store r — with the request and limit of rec drawn on them, for the
-// samples opts select (the same options as usage.Expected).
+// samples f selects (its Services aside: service alone).
 func Panels(ctx context.Context, r chart.Reader, service string, rec usage.Recommendation, f rightsize.Filter, opts ...chart.GatherOption) ([]chart.Panel, error) {
 	f.Services = []string{service}
 	panels, err := chart.Gather(ctx, r, f, opts...)
@@ -37,22 +38,19 @@ func Panels(ctx context.Context, r chart.Reader, service string, rec usage.Recom
 	return panels, nil
 }
 
-// WriteCharts writes the charts of each service into dir — a PNG and an
-// SVG per resource, with the request and limit est recommends, and an
-// index.html showing them all — and returns the paths of the images.
-// Only samples matching f (Services aside: each service in turn) are
-// drawn and used for the recommendation, so a filter on a task charts
-// that run alone.
-func WriteCharts(ctx context.Context, dir string, r chart.Reader, est usage.UsageEstimator, services []string, f rightsize.Filter, opts ...chart.Option) ([]string, error) {
+// WriteCharts writes the charts of each recommendation's service into
+// dir — a PNG and an SVG per resource, with the recommended request and
+// limit drawn, and an index.html showing them all — and returns the paths
+// of the images. Only samples matching f (its Services aside: each
+// service in turn) are drawn, so a filter on a task charts that run
+// alone. A Recommendation with a Service and no Resources draws the
+// service's usage alone.
+func WriteCharts(ctx context.Context, dir string, r chart.Reader, recs []usage.Recommendation, f rightsize.Filter, opts ...chart.Option) ([]string, error) {
 	var paths []string
 	type entry struct{ Service, Resource, PNG, SVG string }
-	var index []entry
-	for _, svc := range services {
-		rec, err := est.Recommend(ctx, svc, filterOptions(f)...)
-		if err != nil && !errors.Is(err, usage.ErrNoData) {
-			return paths, err
-		}
-		panels, err := Panels(ctx, r, svc, rec, f)
+	index := []entry{}
+	for _, rec := range recs {
+		panels, err := Panels(ctx, r, rec.Service, rec, f)
 		if err != nil {
 			return paths, err
 		}
@@ -66,6 +64,9 @@ func WriteCharts(ctx context.Context, dir string, r chart.Reader, est usage.Usag
 			index = append(index, entry{p.Service, p.Resource, base + ".png", base + ".svg"})
 		}
 	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return paths, fmt.Errorf("live: %w", err)
+	}
 	var buf bytes.Buffer
 	if err := indexPage.Execute(&buf, index); err != nil {
 		return paths, err
@@ -74,25 +75,6 @@ func WriteCharts(ctx context.Context, dir string, r chart.Reader, est usage.Usag
 		return paths, fmt.Errorf("live: %w", err)
 	}
 	return paths, nil
-}
-
-// filterOptions turns the parts of a filter usage understands into its
-// options.
-func filterOptions(f rightsize.Filter) []usage.Option {
-	var opts []usage.Option
-	if f.Task != "" {
-		opts = append(opts, usage.ForTask(f.Task))
-	}
-	if f.Instance != "" {
-		opts = append(opts, usage.ForInstance(f.Instance))
-	}
-	if !f.From.IsZero() || !f.To.IsZero() {
-		opts = append(opts, usage.Between(f.From, f.To))
-	}
-	if f.Daily != nil {
-		opts = append(opts, usage.Daily(f.Daily.From, f.Daily.To, f.Daily.Location))
-	}
-	return opts
 }
 
 var indexPage = template.Must(template.New("index").Parse(`<!doctype html>
@@ -105,42 +87,30 @@ var indexPage = template.Must(template.New("index").Parse(`<!doctype html>
 </body></html>
 `))
 
-// Report writes what rightsize found of each service to w — expected
-// usage, then the recommended requests and limits as Kubernetes
-// quantities — and its charts into dir (see WriteCharts), and ends by
-// saying where they are. f narrows the samples as in WriteCharts.
-func Report(ctx context.Context, w io.Writer, dir string, r chart.Reader, est usage.UsageEstimator, services []string, f rightsize.Filter) error {
-	var us []usage.Usage
-	var recs []usage.Recommendation
-	for _, svc := range services {
-		u, err := est.Expected(ctx, svc, filterOptions(f)...)
-		if err != nil {
-			return err
-		}
-		rec, err := est.Recommend(ctx, svc, filterOptions(f)...)
-		if err != nil {
-			return err
-		}
-		us, recs = append(us, u), append(recs, rec)
-	}
-	fmt.Fprintln(w, "expected usage:")
-	if err := usage.WriteTable(w, us...); err != nil {
+// Report writes a report to w as kube.Write's "table" format shows it —
+// expected usage, then the recommended requests and limits — writes its
+// services' charts into dir (see WriteCharts; f narrows the samples), and
+// ends by saying where they are.
+func Report(ctx context.Context, w io.Writer, dir string, r chart.Reader, rep usage.Report, f rightsize.Filter) error {
+	if err := kube.Write(w, "table", rep, ""); err != nil {
 		return err
 	}
-	fmt.Fprintln(w, "\nrecommended requests and limits:")
-	if err := kube.WriteTable(w, recs...); err != nil {
-		return err
-	}
-	paths, err := WriteCharts(ctx, dir, r, est, services, f)
+	paths, err := WriteCharts(ctx, dir, r, rep.Recommendations, f)
 	if err != nil {
 		return err
 	}
+	_, err = fmt.Fprintln(w, "\n"+ChartsWritten(dir, paths))
+	return err
+}
+
+// ChartsWritten says where WriteCharts put its files: "charts: 4 images
+// in /abs/dir (open /abs/dir/index.html)".
+func ChartsWritten(dir string, paths []string) string {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		abs = dir
 	}
-	_, err = fmt.Fprintf(w, "\ncharts: %d images in %s (open %s)\n", len(paths), abs, filepath.Join(abs, "index.html"))
-	return err
+	return fmt.Sprintf("charts: %d images in %s (open %s)", len(paths), abs, filepath.Join(abs, "index.html"))
 }
 
 // chartCache keeps rendered charts for a while, so that a page refreshing
@@ -213,7 +183,9 @@ func (s *Server) renderChart(ctx context.Context, k chartKey) ([]byte, error) {
 		return nil, chart.ErrEmpty
 	}
 	var buf bytes.Buffer
-	err = chart.Write(&buf, "svg", panels[0], chart.In(s.cfg.loc))
+	// Drawn at about the size the page shows it, so its text reads at
+	// the size it was set in.
+	err = chart.Write(&buf, "svg", panels[0], chart.In(s.cfg.loc), chart.WithSize(6.4*vg.Inch, 3*vg.Inch))
 	return buf.Bytes(), err
 }
 

@@ -155,7 +155,7 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 	}
 }
 
-type page struct {
+type listPage struct {
 	Known, Total, Page, Pages int
 	Services                  []struct {
 		Name      string
@@ -184,7 +184,7 @@ type page struct {
 
 func TestAPI(t *testing.T) {
 	r := newRig(t)
-	var p page
+	var p listPage
 	getJSON(t, r.url+"/api/services", &p)
 	if p.Known != 0 || len(p.Services) != 0 || !p.Status.Watching {
 		t.Fatalf("before any sample: %+v", p)
@@ -223,7 +223,7 @@ func TestAPI(t *testing.T) {
 	}
 
 	// One service, its charts.
-	var d page
+	var d listPage
 	var one struct {
 		Name      string
 		Resources []struct{ Resource, Chart string }
