@@ -35,8 +35,8 @@ func TestPipelineEndToEnd(t *testing.T) {
 	sizes, _ := imagetask.ParseSizes("96x64,128x96,200x150,240x180,160x120")
 	holdout, _ := imagetask.ParseSizes("160x120")
 	var out bytes.Buffer
-	err := run(ctx, &out, config{kafka: &cli.Kafka{Topic: "resources"}, dsn: dsn, tasks: 5, sizes: sizes, holdout: holdout,
-		formats: []string{imagework.PNG, imagework.JPEG}, interval: 50 * time.Millisecond, seed: 3, eval: true})
+	err := run(ctx, &out, &cli.Kafka{Topic: "resources"}, dsn, imagetask.Flags{Tasks: 5, Sizes: sizes, Holdout: holdout,
+		Formats: []string{imagework.PNG, imagework.JPEG}, Interval: 50 * time.Millisecond, Seed: 3, Eval: true})
 	t.Logf("\n%s", out.String())
 	if err != nil {
 		t.Fatal(err)
@@ -48,7 +48,7 @@ func TestPipelineEndToEnd(t *testing.T) {
 	// The stored tasks can be scored again, with other sizes held out.
 	out.Reset()
 	again, _ := imagetask.ParseSizes("96x64")
-	if err := run(ctx, &out, config{dsn: dsn, eval: true, holdout: again}); err != nil || !strings.Contains(out.String(), "5 image tasks") {
+	if err := run(ctx, &out, &cli.Kafka{}, dsn, imagetask.Flags{Eval: true, Holdout: again}); err != nil || !strings.Contains(out.String(), "5 image tasks") {
 		t.Errorf("-tasks 0 -eval: %v\n%s", err, out.String())
 	}
 
