@@ -1,5 +1,8 @@
 // Command predict forecasts what services will need and sizes them.
 //
+//	go run ./examples/predict fit -db sqlite:rightsize.db -save model.rsf
+//	go run ./examples/predict forecast -model model.rsf -service web
+//	go run ./examples/predict eval -csv ../shared/data/traces/bitbrains-rnd-2013-07.csv.gz -step 1h
 //	go run ./examples/predict profile -services decode,resize,blur,encode -param width=1920 ...
 //
 // Each subcommand lives in a file of its own; run one with -h for its
@@ -24,7 +27,10 @@ var commands = map[string]struct {
 	run  func(ctx context.Context, args []string) error
 	help string
 }{
-	"profile": {runProfile, "what each service of a task should request, before it runs"},
+	"eval":     {runEval, "score every forecasting model with the rolling-origin backtest"},
+	"fit":      {runFit, "train a forecasting model on a store or CSV file and save it"},
+	"forecast": {runForecast, "what each service should request and be limited at over the next horizon"},
+	"profile":  {runProfile, "what each service of a task should request, before it runs"},
 }
 
 func main() {
