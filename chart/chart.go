@@ -335,8 +335,9 @@ func extent(p Panel) (lo, hi, top float64) {
 		}
 	}
 	for _, b := range p.Band {
-		see(b.Start, b.P95)
-		see(b.Start.Add(p.Step), b.P95)
+		x0, x1 := bucketSpan(b, p.Step)
+		see(x0, b.P95)
+		see(x1, b.P95)
 	}
 	for _, s := range p.Usage {
 		for i, t := range s.Times {
@@ -378,8 +379,18 @@ func bandPolygons(band []rightsize.Summary, step time.Duration, y func(float64) 
 		}
 		run := band[i:j]
 		var upper, lower plotter.XYs
-		for _, b := range run {
-			x0, x1 := unixSeconds(b.Start), unixSeconds(b.Start.Add(step))
+		for k, b := range run {
+			t0, t1 := b.Start, b.Start.Add(step)
+			// The ends of a run stop at its first and last samples, so the
+			// band spans the data, not whole buckets past it.
+			c0, c1 := bucketSpan(b, step)
+			if k == 0 {
+				t0 = c0
+			}
+			if k == len(run)-1 {
+				t1 = c1
+			}
+			x0, x1 := unixSeconds(t0), unixSeconds(t1)
 			upper = append(upper, plotter.XY{X: x0, Y: y(b.P95)}, plotter.XY{X: x1, Y: y(b.P95)})
 			lower = append(lower, plotter.XY{X: x0, Y: y(b.P50)}, plotter.XY{X: x1, Y: y(b.P50)})
 		}
@@ -394,6 +405,16 @@ func bandPolygons(band []rightsize.Summary, step time.Duration, y func(float64) 
 		i = j
 	}
 	return out, nil
+}
+
+// bucketSpan returns the times of a bucket's first and last samples,
+// or its bounds when the summary does not say.
+func bucketSpan(b rightsize.Summary, step time.Duration) (time.Time, time.Time) {
+	t0, t1 := b.Start, b.Start.Add(step)
+	if !b.First.IsZero() && !b.Last.IsZero() && !b.First.Before(t0) && !b.Last.After(t1) && !b.Last.Before(b.First) {
+		return b.First, b.Last
+	}
+	return t0, t1
 }
 
 // rangePolygon is the area between lower and upper.
@@ -423,8 +444,8 @@ func stepText(d time.Duration) string {
 	return d.String()
 }
 
-// plainTicks labels a value axis with five or six round numbers (1, 2,
-// 2.5 or 5 times a power of ten apart), never in exponent notation, with
+// plainTicks labels a value axis with four to seven round numbers (1,
+// 2, 2.5 or 5 times a power of ten apart), never in exponent notation, with
 // minor ticks between them.
 type plainTicks struct{}
 
@@ -432,15 +453,16 @@ func (plainTicks) Ticks(min, max float64) []plot.Tick {
 	if !(max > min) {
 		return []plot.Tick{{Value: min, Label: trimFloat(min)}}
 	}
-	raw := (max - min) / 5
-	mag := math.Pow(10, math.Floor(math.Log10(raw)))
+	// The smallest round step that makes at most seven labels.
+	mag := math.Pow(10, math.Floor(math.Log10((max-min)/10)))
 	step, minor := 10*mag, 5
 	for _, m := range []struct {
 		f float64
 		n int
-	}{{1, 5}, {2, 4}, {2.5, 5}, {5, 5}} {
-		if m.f*mag >= raw {
-			step, minor = m.f*mag, m.n
+	}{{1, 5}, {2, 4}, {2.5, 5}, {5, 5}, {10, 5}, {20, 4}, {25, 5}, {50, 5}} {
+		st := m.f * mag
+		if math.Floor(max/st+1e-9)-math.Ceil(min/st-1e-9)+1 <= 7 {
+			step, minor = st, m.n
 			break
 		}
 	}
