@@ -32,3 +32,6 @@ func OpenSQLiteAt(ctx context.Context, path string, version int, opts ...Option)
 
 // PermanentPG is permanentPG.
 var PermanentPG = permanentPG
+
+// PermanentSQLite is permanentSQLite.
+var PermanentSQLite = permanentSQLite

@@ -237,3 +237,47 @@ func TestPermanentPG(t *testing.T) {
 		t.Errorf("an undefined table (class 42) = %v: not a data exception", err)
 	}
 }
+
+// TestPermanentSQLite: SQLite refusing the data is permanent, a busy
+// database is not.
+func TestPermanentSQLite(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "p.db")
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`CREATE TABLE u (x INTEGER PRIMARY KEY, y TEXT NOT NULL UNIQUE)`); err != nil {
+		t.Fatal(err)
+	}
+	db.Exec(`INSERT INTO u VALUES (1, 'a')`)
+	_, err = db.Exec(`INSERT INTO u VALUES (2, 'a')`)
+	if err == nil || !rightsize.IsPermanent(store.PermanentSQLite(err)) {
+		t.Errorf("a constraint violation: %v is not permanent", err)
+	}
+	_, err = db.Exec(`INSERT INTO u VALUES ('x', 'b')`)
+	if err == nil || !rightsize.IsPermanent(store.PermanentSQLite(err)) {
+		t.Errorf("a type mismatch: %v is not permanent", err)
+	}
+	// Another connection holds the write lock: busy, retryable.
+	lock, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(1)&_txlock=immediate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close()
+	tx, err := db.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.Exec(`INSERT INTO u VALUES (3, 'c')`); err != nil {
+		t.Fatal(err)
+	}
+	_, err = lock.Exec(`INSERT INTO u VALUES (4, 'd')`)
+	if err == nil || rightsize.IsPermanent(store.PermanentSQLite(err)) {
+		t.Errorf("a locked database: %v is permanent", err)
+	}
+	if rightsize.IsPermanent(store.PermanentSQLite(errors.New("disk I/O error"))) {
+		t.Error("an error that is not SQLite's is permanent")
+	}
+}

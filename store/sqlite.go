@@ -130,6 +130,21 @@ func (s *SQLite) enableWAL(ctx context.Context) error {
 	}
 }
 
+// permanentSQLite marks err permanent when SQLite refused the data itself
+// (SQLITE_TOOBIG, SQLITE_CONSTRAINT, SQLITE_MISMATCH, SQLITE_RANGE):
+// writing it again cannot succeed. A busy or locked database, a full disk
+// or an I/O error stay retryable.
+func permanentSQLite(err error) error {
+	var e *sqlite.Error
+	if errors.As(err, &e) {
+		switch e.Code() & 0xff {
+		case 18, 19, 20, 25:
+			return rightsize.Permanent(err)
+		}
+	}
+	return err
+}
+
 // isBusy reports whether err is SQLite's SQLITE_BUSY (code 5, with any
 // extended code).
 func isBusy(err error) bool {
@@ -210,7 +225,7 @@ func (s *SQLite) write(ctx context.Context, b rightsize.Batch) ([]chunk, error) 
 		}
 		chunks = buildChunks(makeRows(pl.samples, idx, ids), s.width)
 		if err := insertChunks(ctx, tx, chunks); err != nil {
-			return nil, fmt.Errorf("store: insert %d samples: %w", len(pl.samples), err)
+			return nil, fmt.Errorf("store: insert %d samples: %w", len(pl.samples), permanentSQLite(err))
 		}
 	}
 	for k, next := range pl.next {
@@ -276,7 +291,7 @@ INSERT INTO rightsize_series (task_id, service, instance, resource) VALUES (?, ?
 ON CONFLICT (service, resource, task_id, instance) DO UPDATE SET service = excluded.service
 RETURNING id`, k.task, k.service, k.instance, k.resource).Scan(&ids[i])
 		if err != nil {
-			return nil, nil, fmt.Errorf("store: add series %s/%s: %w", clip.String(k.service, 40), clip.String(k.resource, 40), err)
+			return nil, nil, fmt.Errorf("store: add series %s/%s: %w", clip.String(k.service, 40), clip.String(k.resource, 40), permanentSQLite(err))
 		}
 		fresh[k] = ids[i]
 	}
