@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/rightsize/rightsize"
-	"github.com/rightsize/rightsize/sketch"
 )
 
 // chunkReader is what the read path needs of a backend; the rest of the
@@ -574,5 +573,3 @@ func summarize(ctx context.Context, r chunkReader, f rightsize.Filter) ([]rights
 	}
 	return out, nil
 }
-
-var _ rightsize.Distribution = (*sketch.Sketch)(nil)
