@@ -24,14 +24,9 @@
 //	paths, err := chart.WriteFiles("charts", panels)
 //
 // A forecast comes from any model: set Panel.Forecast to the values it
-// predicts at future times, with a band if it has one. A forecast of a
-// level over a horizon (a point and an upper level from From to
-// From+Horizon) is two times, with Values the point and Upper the upper
-// level:
-//
-//	panels[i].Forecast = &chart.Forecast{Name: model,
-//		Times:  []time.Time{from, from.Add(horizon)},
-//		Values: []float64{point, point}, Lower: []float64{point, point}, Upper: []float64{upper, upper}}
+// predicts at future times, with a band if it has one. For the predict
+// package's models, live.Forecast turns a Prediction into one: the point
+// forecast over the horizon, and a band up to the upper level.
 //
 // The package imports the root package and gonum/plot only; gonum/plot
 // brings its fonts and image libraries, which the rest of rightsize does
