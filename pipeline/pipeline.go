@@ -47,7 +47,7 @@ type config struct {
 	logger    *slog.Logger
 	copts     []consumer.Option
 	popts     []producer.ConnectOption
-	storeOpts []store.Option
+	storeOpts []store.OpenOption
 }
 
 // WithBrokers uses the Kafka cluster at these seed brokers. Default: none,
@@ -77,7 +77,7 @@ func WithProducerOptions(opts ...producer.ConnectOption) Option {
 }
 
 // WithStoreOptions adds options to the store.
-func WithStoreOptions(opts ...store.Option) Option {
+func WithStoreOptions(opts ...store.OpenOption) Option {
 	return option(func(c *config) { c.storeOpts = append(c.storeOpts, opts...) })
 }
 

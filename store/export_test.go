@@ -9,8 +9,8 @@ import (
 // OpenPostgresAt opens a store whose schema is migrated to version, not
 // further: a store as an older release left it. Only the migrations and
 // the view are made; its other methods expect the latest schema.
-func OpenPostgresAt(ctx context.Context, dsn string, version int, opts ...Option) (*Postgres, error) {
-	cfg, err := newConfig(opts)
+func OpenPostgresAt(ctx context.Context, dsn string, version int, opts ...PostgresOption) (*Postgres, error) {
+	cfg, err := postgresConfig(opts)
 	if err != nil {
 		return nil, err
 	}
@@ -26,7 +26,7 @@ func OpenPostgresAt(ctx context.Context, dsn string, version int, opts ...Option
 }
 
 // OpenSQLiteAt is OpenPostgresAt for SQLite.
-func OpenSQLiteAt(ctx context.Context, path string, version int, opts ...Option) (*SQLite, error) {
+func OpenSQLiteAt(ctx context.Context, path string, version int, opts ...SQLiteOption) (*SQLite, error) {
 	return openSQLite(ctx, path, version, opts)
 }
 

@@ -6,16 +6,60 @@ import (
 	"time"
 )
 
-// An Option changes a setting of a store. Options are passed to [Open],
-// [OpenPostgres], [NewPostgres] and [OpenSQLite]; each constructor validates
-// them and returns an error for a bad value.
+// Options come in three kinds, and the type system says which
+// constructor takes which:
+//
+//   - an [Option] applies to both stores ([WithView], [WithBucketWidth]);
+//   - a [PostgresOption] to PostgreSQL only ([WithSchema],
+//     [WithConnectTimeout]): [OpenPostgres] and [NewPostgres] take them;
+//   - a [SQLiteOption] to SQLite only ([WithBusyTimeout]): [OpenSQLite]
+//     takes them.
+//
+// Every Option is both a PostgresOption and a SQLiteOption. [Open], which
+// picks the store from the DSN, takes either kind and refuses one meant
+// for the other store. Each constructor validates what it is given and
+// returns an error for a bad value.
 type Option interface {
-	apply(*config)
+	PostgresOption
+	SQLiteOption
 }
 
-type optionFunc func(*config)
+// A PostgresOption changes a setting of the PostgreSQL store.
+type PostgresOption interface {
+	OpenOption
+	applyPostgres(*config)
+}
 
-func (f optionFunc) apply(c *config) { f(c) }
+// A SQLiteOption changes a setting of the SQLite store.
+type SQLiteOption interface {
+	OpenOption
+	applySQLite(*config)
+}
+
+// An OpenOption is any option, as [Open] takes them.
+type OpenOption interface {
+	// backend is "" for an option of both stores, else the store's name.
+	backend() string
+}
+
+// both is an option of both stores.
+type both func(*config)
+
+func (f both) applyPostgres(c *config) { f(c) }
+func (f both) applySQLite(c *config)   { f(c) }
+func (both) backend() string           { return "" }
+
+// pgOnly is an option of the PostgreSQL store only.
+type pgOnly func(*config)
+
+func (f pgOnly) applyPostgres(c *config) { f(c) }
+func (pgOnly) backend() string           { return "PostgreSQL" }
+
+// sqliteOnly is an option of the SQLite store only.
+type sqliteOnly func(*config)
+
+func (f sqliteOnly) applySQLite(c *config) { f(c) }
+func (sqliteOnly) backend() string         { return "SQLite" }
 
 type config struct {
 	schema            string
@@ -37,10 +81,9 @@ const (
 
 // WithSchema puts every object of the PostgreSQL store (tables, view,
 // migrations table) in the named schema, which is created if it does not
-// exist. The default is "public". The SQLite store has no schemas and
-// ignores this option.
-func WithSchema(name string) Option {
-	return optionFunc(func(c *config) { c.schema = name })
+// exist. The default is "public".
+func WithSchema(name string) PostgresOption {
+	return pgOnly(func(c *config) { c.schema = name })
 }
 
 // WithView names the view through which users and dashboards read the
@@ -48,24 +91,24 @@ func WithSchema(name string) Option {
 // time. The default is "metrics". The view is created when missing; opening
 // fails if another kind of relation already has that name.
 func WithView(name string) Option {
-	return optionFunc(func(c *config) { c.view = name })
+	return both(func(c *config) { c.view = name })
 }
 
 // WithConnectTimeout bounds each attempt to connect to PostgreSQL, from the
 // dial to the end of authentication. The default is the DSN's
 // connect_timeout if it has one, else 10 s; this option overrides both. It
 // must be positive. The context passed to the constructor bounds the whole
-// opening as well. Only [OpenPostgres] (and [Open] with a PostgreSQL DSN)
-// use it: a pool given to [NewPostgres] keeps its own configuration.
-func WithConnectTimeout(d time.Duration) Option {
-	return optionFunc(func(c *config) { c.connectTimeout, c.connectTimeoutSet = d, true })
+// opening as well. A pool given to [NewPostgres] keeps its own
+// configuration: NewPostgres refuses this option.
+func WithConnectTimeout(d time.Duration) PostgresOption {
+	return pgOnly(func(c *config) { c.connectTimeout, c.connectTimeoutSet = d, true })
 }
 
 // WithBusyTimeout sets how long a SQLite connection waits for a lock held by
 // another process (another program writing the same file) before giving up.
-// The default is 5 s; it must be positive. PostgreSQL ignores it.
-func WithBusyTimeout(d time.Duration) Option {
-	return optionFunc(func(c *config) { c.busyTimeout = d })
+// The default is 5 s; it must be positive.
+func WithBusyTimeout(d time.Duration) SQLiteOption {
+	return sqliteOnly(func(c *config) { c.busyTimeout = d })
 }
 
 // WithBucketWidth sets the width of the time buckets in which a store
@@ -75,23 +118,57 @@ func WithBusyTimeout(d time.Duration) Option {
 // an existing store with another width is an error, and opening one
 // without this option uses the width it was created with.
 func WithBucketWidth(d time.Duration) Option {
-	return optionFunc(func(c *config) { c.bucket, c.bucketSet = d, true })
+	return both(func(c *config) { c.bucket, c.bucketSet = d, true })
 }
 
-func newConfig(opts []Option) (config, error) {
-	c := config{
+func defaultConfig() config {
+	return config{
 		schema:         defaultSchema,
 		view:           defaultView,
 		connectTimeout: defaultConnectTimeout,
 		busyTimeout:    defaultBusyTimeout,
 		bucket:         defaultBucket,
 	}
+}
+
+func postgresConfig(opts []PostgresOption) (config, error) {
+	c := defaultConfig()
+	for _, o := range opts {
+		if o != nil {
+			o.applyPostgres(&c)
+		}
+	}
+	return c.check()
+}
+
+func sqliteConfig(opts []SQLiteOption) (config, error) {
+	c := defaultConfig()
+	for _, o := range opts {
+		if o != nil {
+			o.applySQLite(&c)
+		}
+	}
+	return c.check()
+}
+
+// forBackend sorts Open's options for the store the DSN named, refusing
+// one meant for the other store.
+func forBackend[O OpenOption](name string, opts []OpenOption) ([]O, error) {
+	out := make([]O, 0, len(opts))
 	for _, o := range opts {
 		if o == nil {
 			continue
 		}
-		o.apply(&c)
+		t, ok := o.(O)
+		if !ok {
+			return nil, fmt.Errorf("store: an option of the %s store was given for a %s DSN", o.backend(), name)
+		}
+		out = append(out, t)
 	}
+	return out, nil
+}
+
+func (c config) check() (config, error) {
 	if err := checkIdentifier("schema", c.schema); err != nil {
 		return c, err
 	}

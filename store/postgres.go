@@ -81,8 +81,8 @@ func (n pgNames) sql(s string) string { return n.r.Replace(s) }
 // in it. An unreachable server fails within the connect timeout (see
 // [WithConnectTimeout]) or when ctx ends, whichever comes first, with an
 // error naming the server.
-func OpenPostgres(ctx context.Context, dsn string, opts ...Option) (*Postgres, error) {
-	cfg, err := newConfig(opts)
+func OpenPostgres(ctx context.Context, dsn string, opts ...PostgresOption) (*Postgres, error) {
+	cfg, err := postgresConfig(opts)
 	if err != nil {
 		return nil, err
 	}
@@ -109,13 +109,16 @@ func OpenPostgres(ctx context.Context, dsn string, opts ...Option) (*Postgres, e
 // NewPostgres returns a store in the database pool connects to, creating or
 // migrating the store's objects first. The pool stays the caller's: Close
 // leaves it open.
-func NewPostgres(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Postgres, error) {
+func NewPostgres(ctx context.Context, pool *pgxpool.Pool, opts ...PostgresOption) (*Postgres, error) {
 	if pool == nil {
 		return nil, errors.New("store: NewPostgres: nil pool")
 	}
-	cfg, err := newConfig(opts)
+	cfg, err := postgresConfig(opts)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.connectTimeoutSet {
+		return nil, errors.New("store: NewPostgres: WithConnectTimeout configures the pool OpenPostgres makes; configure your pool's ConnConfig.ConnectTimeout instead")
 	}
 	return newPostgres(ctx, pool, false, cfg, 0)
 }

@@ -25,11 +25,11 @@ func testDSN(t testing.TB) string { return testenv.DatabaseURL(t) }
 func newSchema(t testing.TB, dsn string) string { return testenv.Schema(t, dsn, "rightsize_test") }
 
 // openPostgres opens a store in a new schema, closed when the test ends.
-func openPostgres(t *testing.T, opts ...store.Option) (s *store.Postgres, dsn, schema string) {
+func openPostgres(t *testing.T, opts ...store.PostgresOption) (s *store.Postgres, dsn, schema string) {
 	t.Helper()
 	dsn = testDSN(t)
 	schema = newSchema(t, dsn)
-	s, err := store.OpenPostgres(t.Context(), dsn, append([]store.Option{store.WithSchema(schema)}, opts...)...)
+	s, err := store.OpenPostgres(t.Context(), dsn, append([]store.PostgresOption{store.WithSchema(schema)}, opts...)...)
 	if err != nil {
 		t.Fatalf("OpenPostgres: %v", err)
 	}

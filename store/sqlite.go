@@ -51,13 +51,12 @@ type SQLite struct {
 
 // OpenSQLite opens (creating it if needed) the SQLite database file at
 // path and creates or migrates the store's tables in it.
-// [WithSchema] and [WithConnectTimeout] do not apply and are ignored.
-func OpenSQLite(ctx context.Context, path string, opts ...Option) (*SQLite, error) {
+func OpenSQLite(ctx context.Context, path string, opts ...SQLiteOption) (*SQLite, error) {
 	return openSQLite(ctx, path, 0, opts)
 }
 
-func openSQLite(ctx context.Context, path string, migrateTo int, opts []Option) (*SQLite, error) {
-	cfg, err := newConfig(opts)
+func openSQLite(ctx context.Context, path string, migrateTo int, opts []SQLiteOption) (*SQLite, error) {
+	cfg, err := sqliteConfig(opts)
 	if err != nil {
 		return nil, err
 	}

@@ -14,7 +14,7 @@ import (
 	"github.com/rightsize/rightsize/store/storetest"
 )
 
-func openSQLite(t *testing.T, path string, opts ...store.Option) *store.SQLite {
+func openSQLite(t *testing.T, path string, opts ...store.SQLiteOption) *store.SQLite {
 	t.Helper()
 	s, err := store.OpenSQLite(t.Context(), path, opts...)
 	if err != nil {

@@ -218,15 +218,21 @@ func (e *OffsetConflictError) Unwrap() error { return ErrOffsetConflict }
 //
 // A relative PATH is relative to the working directory; sqlite:///var/x.db
 // and sqlite:/var/x.db both name /var/x.db. The database's objects are
-// created on first use. Errors never show a DSN's password.
-func Open(ctx context.Context, dsn string, opts ...Option) (Store, error) {
+// created on first use. Errors never show a DSN's password. opts may be
+// of either store's kind (see [Option]); one for the other store than the
+// DSN names is an error.
+func Open(ctx context.Context, dsn string, opts ...OpenOption) (Store, error) {
 	scheme, rest, ok := strings.Cut(dsn, ":")
 	if !ok || scheme == "" || strings.ContainsAny(scheme, " =/") {
 		return nil, fmt.Errorf("%w: the DSN has no scheme; use postgres://..., postgresql://... or sqlite:PATH", ErrUnsupportedDSN)
 	}
 	switch strings.ToLower(scheme) {
 	case "postgres", "postgresql":
-		p, err := OpenPostgres(ctx, dsn, opts...)
+		popts, err := forBackend[PostgresOption]("PostgreSQL", opts)
+		if err != nil {
+			return nil, err
+		}
+		p, err := OpenPostgres(ctx, dsn, popts...)
 		if err != nil {
 			return nil, err
 		}
@@ -236,7 +242,11 @@ func Open(ctx context.Context, dsn string, opts ...Option) (Store, error) {
 		if err != nil {
 			return nil, err
 		}
-		s, err := OpenSQLite(ctx, path, opts...)
+		sopts, err := forBackend[SQLiteOption]("SQLite", opts)
+		if err != nil {
+			return nil, err
+		}
+		s, err := OpenSQLite(ctx, path, sopts...)
 		if err != nil {
 			return nil, err
 		}

@@ -72,19 +72,35 @@ func TestOpenSQLiteDSN(t *testing.T) {
 
 func TestOptionsValidated(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "x.db")
-	for _, opt := range []store.Option{
+	for _, opt := range []store.SQLiteOption{
 		store.WithView(""),
-		store.WithSchema(""),
-		store.WithSchema(strings.Repeat("s", 64)),
-		store.WithConnectTimeout(0),
 		store.WithBusyTimeout(-time.Second),
 	} {
 		if s, err := store.OpenSQLite(t.Context(), path, opt); err == nil {
 			s.Close()
 			t.Errorf("OpenSQLite accepted a bad option")
 		}
+	}
+	for _, opt := range []store.PostgresOption{
+		store.WithView(""),
+		store.WithSchema(""),
+		store.WithSchema(strings.Repeat("s", 64)),
+		store.WithConnectTimeout(0),
+	} {
 		if _, err := store.OpenPostgres(t.Context(), "postgres://127.0.0.1:1/x", opt); err == nil || strings.Contains(err.Error(), "127.0.0.1:1") {
 			t.Errorf("OpenPostgres with a bad option = %v, want the option refused before connecting", err)
 		}
 	}
+	// Open takes either kind, and refuses one for the other store.
+	if _, err := store.Open(t.Context(), "sqlite:"+path, store.WithSchema("s")); err == nil || !strings.Contains(err.Error(), "PostgreSQL store was given for a SQLite DSN") {
+		t.Errorf("Open(sqlite, WithSchema) = %v", err)
+	}
+	if _, err := store.Open(t.Context(), "postgres://127.0.0.1:1/x", store.WithBusyTimeout(time.Second)); err == nil || !strings.Contains(err.Error(), "SQLite store was given for a PostgreSQL DSN") {
+		t.Errorf("Open(postgres, WithBusyTimeout) = %v", err)
+	}
+	s, err := store.Open(t.Context(), "sqlite:"+path, store.WithView("samples"), store.WithBusyTimeout(time.Second))
+	if err != nil {
+		t.Fatalf("Open(sqlite) with options of both kinds it takes: %v", err)
+	}
+	s.Close()
 }

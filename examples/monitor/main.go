@@ -67,7 +67,9 @@ func run(ctx context.Context, kafka *cli.Kafka, dsn, httpAddr string, timeout, e
 	if err != nil {
 		return err
 	}
-	st, err := store.Open(ctx, dsn, store.WithConnectTimeout(timeout))
+	octx, cancel := context.WithTimeout(ctx, timeout) // bounds the opening only
+	st, err := store.Open(octx, dsn)
+	cancel()
 	if err != nil {
 		return err
 	}
