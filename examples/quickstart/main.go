@@ -19,6 +19,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/rightsize/rightsize"
+	"github.com/rightsize/rightsize/chart/live"
 	"github.com/rightsize/rightsize/internal/cli"
 	"github.com/rightsize/rightsize/internal/workload"
 	"github.com/rightsize/rightsize/pipeline"
@@ -43,23 +45,22 @@ func main() {
 
 	kafka := cli.RegisterKafka(flag.CommandLine, "")
 	dsn := cli.RegisterDB(flag.CommandLine)
+	charts := flag.String("charts", "rightsize-charts", "write each service's charts (PNG, SVG and an index.html) into this `dir`")
 	duration := flag.Duration("duration", 20*time.Second, "how long to sample")
 	interval := flag.Duration("interval", time.Second, "sampling interval")
 	flag.Parse()
 
 	ctx, stop := cli.SignalContext(context.Background(), "quickstart")
 	defer stop()
-	table, err := run(ctx, kafka, *dsn, *duration, *interval)
-	if err == nil {
-		err = usage.WriteTable(os.Stdout, table...)
-	}
-	if err != nil {
+	if _, err := run(ctx, kafka, *dsn, *charts, *duration, *interval); err != nil {
 		cli.Fail("quickstart", err)
 	}
 }
 
-// run runs the pipeline and returns each service's expected usage.
-func run(ctx context.Context, kafka *cli.Kafka, dsn string, duration, interval time.Duration) ([]usage.Usage, error) {
+// run runs the pipeline, prints each service's expected usage and
+// recommendation, writes their charts into charts, and returns the
+// expected usage.
+func run(ctx context.Context, kafka *cli.Kafka, dsn, charts string, duration, interval time.Duration) ([]usage.Usage, error) {
 	if duration < 2*interval || interval <= 0 {
 		return nil, fmt.Errorf("-duration %v must be at least two -interval %v", duration, interval)
 	}
@@ -119,14 +120,14 @@ func run(ctx context.Context, kafka *cli.Kafka, dsn string, duration, interval t
 	if err != nil {
 		return nil, err
 	}
-	var table []usage.Usage
+	var names []string
 	for _, svc := range services {
-		u, err := est.Expected(ctx, svc.name, usage.ForTask(task))
-		if err != nil {
-			return nil, err
-		}
-		table = append(table, u)
+		names = append(names, svc.name)
 	}
-	fmt.Printf("\nexpected usage (task %s), from %d records published:\n\n", task, p.Publisher().Stats().Acked)
-	return table, nil
+	rep, err := est.Report(ctx, names, usage.ForTask(task))
+	if err != nil {
+		return nil, err
+	}
+	fmt.Printf("\ntask %s, from %d records published:\n\n", task, p.Publisher().Stats().Acked)
+	return rep.Expected, live.Report(ctx, os.Stdout, charts, p.Store(), rep, rightsize.Filter{Task: task})
 }

@@ -23,7 +23,7 @@ func TestMain(m *testing.M) {
 // to use: cpu within 20 %, memory within 10 %.
 func TestAccuracyQuickstart(t *testing.T) {
 	dsn := "sqlite:" + filepath.Join(t.TempDir(), "quickstart.db")
-	table, err := run(context.Background(), &cli.Kafka{Topic: "resources"}, dsn, 12*time.Second, time.Second)
+	table, err := run(context.Background(), &cli.Kafka{Topic: "resources"}, dsn, filepath.Join(t.TempDir(), "charts"), 12*time.Second, time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}

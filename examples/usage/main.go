@@ -44,6 +44,7 @@ func main() {
 	container := fs.String("container", "", "with -o patch, the container to patch (default: the service's name)")
 	method := fs.String("method", usage.MethodNames[0], "recommendation method: "+strings.Join(usage.MethodNames, ", "))
 	budgets := fs.String("budget", "", "risk budgets of the calibrated method, resource=share,... (default cpu=0.01,memory=0.001)")
+	registerChart(fs)
 	fs.Parse(os.Args[1:])
 	if !slices.Contains(kube.Formats, *out) {
 		cli.UsageError(fs, prog, "-o must be one of "+strings.Join(kube.Formats, ", "))
@@ -90,5 +91,8 @@ func run(ctx context.Context, w io.Writer, st store.Store, o options) error {
 	if err != nil {
 		return err
 	}
-	return kube.Write(w, o.out, r, o.container)
+	if err := kube.Write(w, o.out, r, o.container); err != nil {
+		return err
+	}
+	return writeCharts(ctx, os.Stderr, st, r)
 }
