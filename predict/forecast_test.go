@@ -266,7 +266,7 @@ func TestBadInput(t *testing.T) {
 	}
 	for _, opt := range []predict.Option{predict.WithHorizon(0), predict.WithQuantile(1), predict.WithQuantile(math.NaN()),
 		predict.WithMargin(-1), predict.WithPercentile(0), predict.WithMemory(-time.Hour), predict.WithSeason(time.Second),
-		predict.WithUnderCost(math.Inf(1)), predict.WithWorkers(-1)} {
+		predict.WithUnderCost("", math.Inf(1)), predict.WithUnderCost("memory", -1), predict.WithWorkers(-1)} {
 		for _, k := range predict.Kinds {
 			if _, err := predict.New(k, opt); err == nil {
 				t.Errorf("%s accepted a bad option", k)

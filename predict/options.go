@@ -3,6 +3,7 @@ package predict
 import (
 	"errors"
 	"fmt"
+	"github.com/rightsize/rightsize"
 	"math"
 	"runtime"
 	"time"
@@ -26,15 +27,16 @@ type config struct {
 	halfLife   time.Duration
 	memory     time.Duration
 	season     time.Duration
-	underCost  float64
+	underCost  map[string]float64 // by resource; "" for the others
 	workers    int
 	progress   func(done, total int)
 }
 
 func defaults() config {
 	return config{horizon: time.Hour, quantile: DefaultQuantile, margin: 0.15, percentile: 0.9,
-		halfLife: 24 * time.Hour, memory: 7 * 24 * time.Hour, season: 24 * time.Hour, underCost: 10,
-		workers: runtime.GOMAXPROCS(0)}
+		halfLife: 24 * time.Hour, memory: 7 * 24 * time.Hour, season: 24 * time.Hour,
+		underCost: map[string]float64{"": 5, rightsize.Memory: 10},
+		workers:   runtime.GOMAXPROCS(0)}
 }
 
 // DefaultQuantile is the default of WithQuantile: at most 2 % of a
@@ -78,11 +80,30 @@ func WithMemory(d time.Duration) Option { return optionFunc(func(c *config) { c.
 // selector's Holt-Winters candidate). Default 24h.
 func WithSeason(d time.Duration) Option { return optionFunc(func(c *config) { c.season = d }) }
 
-// WithUnderCost sets how the selector prices under-provisioning: each
-// percentage point of samples above a candidate's level beyond the
-// quantile's budget costs as much as this many points of slack (the
-// share of the level left unused). Default 10.
-func WithUnderCost(w float64) Option { return optionFunc(func(c *config) { c.underCost = w }) }
+// WithUnderCost sets how the selector prices under-provisioning of a
+// resource ("" for every resource not named by another WithUnderCost):
+// each percentage point of samples above a candidate's level beyond the
+// quantile's budget costs as much as w points of slack (the share of the
+// level left unused). Defaults: memory 10 (memory cannot be throttled: a
+// sample above the level risks an OOM kill), every other resource 5.
+func WithUnderCost(resource string, w float64) Option {
+	return optionFunc(func(c *config) {
+		m := make(map[string]float64, len(c.underCost)+1)
+		for k, v := range c.underCost {
+			m[k] = v
+		}
+		m[resource] = w
+		c.underCost = m
+	})
+}
+
+// underCostOf returns the price of under-provisioning resource.
+func (c *config) underCostOf(resource string) float64 {
+	if w, ok := c.underCost[resource]; ok {
+		return w
+	}
+	return c.underCost[""]
+}
 
 // WithWorkers sets how many series Fit learns at once. Default
 // GOMAXPROCS. The model does not depend on it.
@@ -128,25 +149,28 @@ func (c config) validate() error {
 		return bad("half-life %v and memory %v must be positive", c.halfLife, c.memory)
 	case c.season < 2*time.Minute || c.season > 366*24*time.Hour:
 		return bad("season %v is not between 2m and a year", c.season)
-	case !(c.underCost >= 0) || math.IsInf(c.underCost, 0):
-		return bad("under-provisioning cost %v is negative or not finite", c.underCost)
 	case c.workers < 0:
 		return bad("workers %d is negative", c.workers)
+	}
+	for r, w := range c.underCost {
+		if !(w >= 0) || math.IsInf(w, 0) {
+			return bad("under-provisioning cost %v of %q is negative or not finite", w, r)
+		}
 	}
 	return nil
 }
 
 // savedConfig is the configuration as Save writes it.
 type savedConfig struct {
-	Horizon    time.Duration `json:"horizon_ns"`
-	Quantile   float64       `json:"quantile"`
-	Margin     float64       `json:"margin"`
-	Window     time.Duration `json:"window_ns"`
-	Percentile float64       `json:"percentile"`
-	HalfLife   time.Duration `json:"half_life_ns"`
-	Memory     time.Duration `json:"memory_ns"`
-	Season     time.Duration `json:"season_ns"`
-	UnderCost  float64       `json:"under_cost"`
+	Horizon    time.Duration      `json:"horizon_ns"`
+	Quantile   float64            `json:"quantile"`
+	Margin     float64            `json:"margin"`
+	Window     time.Duration      `json:"window_ns"`
+	Percentile float64            `json:"percentile"`
+	HalfLife   time.Duration      `json:"half_life_ns"`
+	Memory     time.Duration      `json:"memory_ns"`
+	Season     time.Duration      `json:"season_ns"`
+	UnderCost  map[string]float64 `json:"under_cost"`
 }
 
 func (c config) saved() savedConfig {

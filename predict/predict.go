@@ -25,15 +25,16 @@
 //
 // The models:
 //
-//   - [NewSelector], the default: a family of simple levels (the maximum or
-//     a quantile of a recent window, times a margin, capped or not at the
-//     week's peak) and a Holt-Winters forecast, each scored out of sample
-//     on the series' own recent past; it provisions at the one with the
-//     lowest recent cost — the share of the level left unused, plus a
-//     heavy price for each sample above the level beyond the quantile's
-//     budget — as Google's Autopilot and Crane's DSP predictor choose per
-//     workload. Its point forecast is, likewise, the point candidate with
-//     the lowest recent absolute error.
+//   - [NewSelector], the default: about 400 candidate levels (the maximum,
+//     the range or a quantile of a recent window, times a margin, capped
+//     or not at the week's peak; Holt-Winters' forecast; the same span a
+//     season ago), each scored out of sample on the series' own recent
+//     past. It provisions at the median of the 30 cheapest, the cost of
+//     a level being the share of it left unused plus a heavy price for
+//     each sample above it beyond the quantile's budget — the way Google's
+//     Autopilot chooses among its recommenders per workload. Its point
+//     forecast is the point candidate with the lowest recent absolute
+//     error.
 //   - [NewHoltWinters]: exponential smoothing with a damped trend and daily
 //     seasonality, its parameters fitted by gonum's Nelder-Mead; its upper
 //     level is conformal: the point forecast plus a quantile of its own

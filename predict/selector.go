@@ -1,23 +1,35 @@
 package predict
 
 import (
+	"cmp"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 )
 
-// Selector is the default model: per series, it provisions at whichever
-// of a family of candidate levels has cost least over the series' own
-// recent past, scored out of sample, and forecasts with whichever point
-// candidate has erred least.
+// Selector is the default model: per series, it provisions at a level
+// chosen among a family of candidate levels by their cost over the
+// series' own recent past, scored out of sample, and forecasts with the
+// point candidate that has erred least — the way Google's Autopilot
+// chooses among its recommenders per job.
 //
-// The candidate levels are a base times a margin (1, 1.05, 1.1, 1.2, 1.3,
-// 1.5 or 2), where the base is the maximum over a recent window (a
-// quarter, half, one, 2, 3, 6, 12 and 24 horizons, up to a week; capped
-// or not at the week's peak), a quantile (0.5, 0.9, 0.99) of a window of
-// 3 and 24 horizons and of a week, Holt-Winters' mean or peak over the
-// horizon (capped or not), or the maximum of the same span a season ago.
+// The candidate levels (about 400 for a 1h horizon):
+//
+//   - the maximum over a recent window (a quarter, half, one, 2, 3, 6, 12
+//     and 24 horizons, up to a week) times a margin (1, 1.05, 1.1, 1.2,
+//     1.3, 1.5 or 2), capped or not at the week's peak — usage rarely
+//     goes beyond what it has reached, and a saturated service cannot;
+//   - the same window's maximum plus 0.1, 0.25, 0.5 or 1 times its range
+//     (max − min), and its mean plus 1 to 4 standard deviations, times 1,
+//     1.3 or 2, capped: tight when usage is steady, wide when it jumps;
+//   - a quantile (0.5, 0.9, 0.99) of the last 3 and 24 horizons and of the
+//     last week, times a margin;
+//   - Holt-Winters' mean or peak over the horizon (see HoltWinters) times
+//     a margin, capped or not, and the maximum of the same span a season
+//     ago times a margin.
+//
 // Windows end at the series' latest sample, so an outage does not empty
 // them. The point candidates are the last value, the mean over the last
 // quarter, one, 3 and 24 horizons, the median of the quantile windows,
@@ -27,16 +39,22 @@ import (
 // first sample. At the start of each it notes what every candidate would
 // have said, from the samples before; as the period's samples come it
 // tallies, per candidate, the samples above its level, the level held and
-// the level left unused, and the absolute error of every point candidate.
-// Tallies decay with a half-life of WithMemory (default 7 days). A level
-// candidate's cost is its slack (unused / held) plus WithUnderCost
-// (default 10) times the share of its samples above the level beyond the
-// quantile's budget (1 − WithQuantile, default 2 %): being short is
-// priced ten times as high as waste, and only beyond the budget.
+// the level left unused, and the absolute error of every point
+// candidate. Tallies decay with a half-life of WithMemory (default 7
+// days). A level candidate's cost is its slack (unused / held) plus w
+// times the share of its samples above the level beyond the quantile's
+// budget (1 − WithQuantile: 2 % by default), w being WithUnderCost's
+// price (5 by default, 10 for memory): being short beyond the budget is
+// priced five (ten) times as high as waste.
+//
+// Choosing the single cheapest candidate each period follows noise: the
+// leader changes with every burst. The level is instead the (upper)
+// median of the levels of the 30 cheapest candidates, which keeps the
+// choice where many candidates agree.
 //
 // With no period scored yet (the first horizon of a series), the level is
-// the largest value seen plus WithMargin (default 15 %) and the point the
-// mean of the last horizon; the note says so.
+// the largest value seen in the last week plus WithMargin (default 15 %)
+// and the point the mean of the last horizon; the note says so.
 type Selector struct{ *models }
 
 // NewSelector returns the selector. It reads WithHorizon, WithQuantile,
@@ -72,6 +90,8 @@ type candidate struct {
 	k, mult      float64
 	capped       bool
 }
+
+var spreadMargins = []float64{1, 1.3, 2}
 
 var margins = []float64{1, 1.05, 1.1, 1.2, 1.3, 1.5, 2}
 
@@ -119,11 +139,13 @@ func newPlan(c *config) *selPlan {
 		for _, m := range margins {
 			p.cands = append(p.cands, candidate{i, -1, 0, m, false}, candidate{i, -1, 0, m, true})
 		}
-		for _, k := range []float64{0.1, 0.25, 0.5, 1} {
-			p.cands = append(p.cands, candidate{i, p.min0 + i, k, 1, true})
-		}
-		for _, k := range []float64{1, 2, 3, 4} {
-			p.cands = append(p.cands, candidate{p.wmean0 + i, p.sd0 + i, k, 1, true})
+		for _, m := range spreadMargins {
+			for _, k := range []float64{0.1, 0.25, 0.5, 1} {
+				p.cands = append(p.cands, candidate{i, p.min0 + i, k, m, true})
+			}
+			for _, k := range []float64{1, 2, 3, 4} {
+				p.cands = append(p.cands, candidate{p.wmean0 + i, p.sd0 + i, k, m, true})
+			}
 		}
 	}
 	for i := range p.qWins {
@@ -188,9 +210,15 @@ func (p *selPlan) baseName(b int) string {
 
 func (p *selPlan) candName(c candidate) string {
 	var b strings.Builder
-	b.WriteString(p.baseName(c.base))
 	if c.spread >= 0 {
-		fmt.Fprintf(&b, " + %g × %s", c.k, p.baseName(c.spread))
+		fmt.Fprintf(&b, "%s + %g × %s", p.baseName(c.base), c.k, p.baseName(c.spread))
+		if c.mult != 1 {
+			s := "(" + b.String() + ")"
+			b.Reset()
+			b.WriteString(s)
+		}
+	} else {
+		b.WriteString(p.baseName(c.base))
 	}
 	if c.mult != 1 {
 		fmt.Fprintf(&b, " × %g", c.mult)
@@ -232,12 +260,20 @@ type selState struct {
 	// samples.
 	Above, N, Unused, Held floats
 	AbsErr, PN             floats
-	wins                   []*window
+	// Resource names the series' resource: it sets the price of
+	// under-provisioning, w.
+	Resource string `json:"resource"`
+	w        float64
+	wins     []*window
 }
 
-func newSelState(c *config, _ string) state {
+// ensemble is how many of the candidates of least cost the selector's
+// level is the median of.
+const ensemble = 30
+
+func newSelState(c *config, resource string) state {
 	p := newPlan(c)
-	s := &selState{c: c, plan: p, Rec: newRecent(p.keep), HW: newHW(c)}
+	s := &selState{c: c, plan: p, Rec: newRecent(p.keep), HW: newHW(c), Resource: resource, w: c.underCostOf(resource)}
 	n := len(p.cands)
 	s.Above, s.N, s.Unused, s.Held = make(floats, n), make(floats, n), make(floats, n), make(floats, n)
 	s.AbsErr, s.PN = make(floats, len(p.points)), make(floats, len(p.points))
@@ -256,7 +292,7 @@ func (s *selState) follow() {
 }
 
 func (s *selState) restore(c *config) {
-	s.c, s.plan = c, newPlan(c)
+	s.c, s.plan, s.w = c, newPlan(c), c.underCostOf(s.Resource)
 	s.Rec.restore()
 	s.follow()
 }
@@ -423,11 +459,11 @@ func (s *selState) cost(i int) float64 {
 		slack = unused / held
 	}
 	over := math.Max(0, above/n-(1-s.c.quantile))
-	return slack + s.c.underCost*over
+	return slack + s.w*over
 }
 
-func (s *selState) forecast(from time.Time) forecast {
-	lv, pt := s.candidates(from, nil, nil)
+// best returns the candidate of least cost; -1 when none has a record.
+func (s *selState) best(lv floats) int {
 	best, bestCost := -1, math.Inf(1)
 	for i := range lv {
 		if math.IsNaN(lv[i]) {
@@ -436,6 +472,45 @@ func (s *selState) forecast(from time.Time) forecast {
 		if c := s.cost(i); c < bestCost {
 			best, bestCost = i, c
 		}
+	}
+	return best
+}
+
+// medianOfBest returns the (upper) median of the levels of the ensemble
+// candidates of least cost (ties broken by their order in the plan).
+func (s *selState) medianOfBest(lv floats) float64 {
+	type scored struct {
+		i    int
+		cost float64
+	}
+	all := make([]scored, 0, len(lv))
+	for i, l := range lv {
+		if !math.IsNaN(l) {
+			if c := s.cost(i); !math.IsInf(c, 1) {
+				all = append(all, scored{i, c})
+			}
+		}
+	}
+	slices.SortFunc(all, func(a, b scored) int {
+		if c := cmp.Compare(a.cost, b.cost); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.i, b.i)
+	})
+	top := make([]float64, 0, ensemble)
+	for _, x := range all[:min(ensemble, len(all))] {
+		top = append(top, lv[x.i])
+	}
+	slices.Sort(top)
+	return top[len(top)/2]
+}
+
+func (s *selState) forecast(from time.Time) forecast {
+	lv, pt := s.candidates(from, nil, nil)
+	best := s.best(lv)
+	upper := math.NaN()
+	if best >= 0 {
+		upper = s.medianOfBest(lv)
 	}
 	bp, bestErr := -1, math.Inf(1)
 	for i := range pt {
@@ -453,15 +528,15 @@ func (s *selState) forecast(from time.Time) forecast {
 		f.point = meanOf(s.Rec.V[s.Rec.since(s.c.horizon):])
 	}
 	if best >= 0 {
-		f.upper = lv[best]
-		f.method = s.plan.candName(s.plan.cands[best])
+		f.upper = upper
+		f.method = fmt.Sprintf("median of the %d cheapest levels, the cheapest %s", ensemble, s.plan.candName(s.plan.cands[best]))
 	} else {
 		f.upper = maxOf(s.Rec.V[s.Rec.off:]) * (1 + s.c.margin)
 		f.method = fmt.Sprintf("largest value seen + %g%%", 100*s.c.margin)
 		f.note = "less than one horizon scored: the largest value seen plus the margin"
 	}
 	if bp >= 0 {
-		f.method += " | " + s.plan.baseName(s.plan.points[bp])
+		f.method += "; point: " + s.plan.baseName(s.plan.points[bp])
 	}
 	return f
 }

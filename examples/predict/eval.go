@@ -19,6 +19,7 @@ import (
 	"github.com/rightsize/rightsize/backtest"
 	"github.com/rightsize/rightsize/predict"
 	"github.com/rightsize/rightsize/store/longcsv"
+	"github.com/rightsize/rightsize/usage"
 )
 
 func runEval(ctx context.Context, args []string) error {
@@ -37,6 +38,7 @@ func evalCommand(ctx context.Context, stdout, stderr io.Writer, args []string) e
 	step := fs.Duration("step", time.Hour, "re-forecast every step, for a horizon of one step")
 	warmup := fs.Duration("warmup", 24*time.Hour, "history observed before the first scored step")
 	names := fs.String("models", strings.Join(predict.Kinds, ","), "models to score, comma-separated")
+	vpa := fs.Bool("vpa", true, "also score the usage package's VPA recommender (a level, no point forecast)")
 	quantile := fs.Float64("quantile", predict.DefaultQuantile, "the quantile upper levels aim at")
 	out := fs.String("o", "table", "output: table, json or csv")
 	perSeries := fs.Bool("per-series", false, "with -o json or csv, add one row per model and series")
@@ -73,8 +75,16 @@ func evalCommand(ctx context.Context, stdout, stderr io.Writer, args []string) e
 	if len(models) == 0 {
 		return errors.New("eval: -models names no model")
 	}
+	methods := predict.Methods(models...)
+	if *vpa {
+		v, err := usage.VPA()
+		if err != nil {
+			return fmt.Errorf("eval: %w", err)
+		}
+		methods = append(methods, usage.Forecaster(v))
+	}
 	bar := newProgress(stderr, "series scored")
-	rep, err := backtest.Run(ctx, series, predict.Methods(models...), backtest.WithStep(*step), backtest.WithWarmup(*warmup),
+	rep, err := backtest.Run(ctx, series, methods, backtest.WithStep(*step), backtest.WithWarmup(*warmup),
 		backtest.WithProgress(bar.update))
 	bar.finish()
 	if err != nil {

@@ -50,7 +50,7 @@ func main() {
 	ctx, stop := cli.SignalContext(context.Background(), prog)
 	defer stop()
 	if err := c.run(ctx, os.Args[2:]); err != nil {
-		cli.Fail(prog+" "+os.Args[1], err)
+		cli.Fail(prog, err)
 	}
 }
 
