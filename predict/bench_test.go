@@ -19,8 +19,9 @@ const tracePath = "../../shared/data/traces/bitbrains-rnd-2013-07.csv.gz"
 
 // BenchmarkFitTrace: training the selector on the whole shared trace
 // (768 748 samples, 100 series), read through the store — SQLite, and
-// PostgreSQL when RIGHTSIZE_TEST_DATABASE_URL is set. The trace is
-// imported once, before the timing.
+// PostgreSQL when RIGHTSIZE_TEST_DATABASE_URL is set — and, for
+// comparison, from the series already in memory. The trace is imported
+// once, before the timing.
 func BenchmarkFitTrace(b *testing.B) {
 	if _, err := os.Stat(tracePath); err != nil {
 		b.Skipf("the shared trace is not at %s", tracePath)
@@ -44,6 +45,24 @@ func BenchmarkFitTrace(b *testing.B) {
 			return st
 		}
 	}
+	b.Run("memory", func(b *testing.B) {
+		// The learning alone: the trace's series already in memory.
+		f, err := os.Open(tracePath)
+		if err != nil {
+			b.Fatal(err)
+		}
+		series, err := longcsv.ReadSeries(f)
+		f.Close()
+		if err != nil {
+			b.Fatal(err)
+		}
+		for b.Loop() {
+			m, _ := predict.NewSelector()
+			if err := m.Fit(ctx, predict.FromSeries(series...)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 	for name, open := range stores {
 		b.Run(name, func(b *testing.B) {
 			st := open(b)

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rightsize/rightsize"
 	"github.com/rightsize/rightsize/backtest"
 	"github.com/rightsize/rightsize/predict"
 	"github.com/rightsize/rightsize/store/longcsv"
@@ -40,6 +41,7 @@ func evalCommand(ctx context.Context, stdout, stderr io.Writer, args []string) e
 	names := fs.String("models", strings.Join(predict.Kinds, ","), "models to score, comma-separated")
 	vpa := fs.Bool("vpa", true, "also score the usage package's VPA recommender (a level, no point forecast)")
 	quantile := fs.Float64("quantile", predict.DefaultQuantile, "the quantile upper levels aim at")
+	underCost := fs.Float64("under-cost", 0, "the selector's price of under-provisioning, every resource (default: 5, memory 10)")
 	out := fs.String("o", "table", "output: table, json or csv")
 	perSeries := fs.Bool("per-series", false, "with -o json or csv, add one row per model and series")
 	if err := fs.Parse(args); err != nil {
@@ -64,9 +66,13 @@ func evalCommand(ctx context.Context, stdout, stderr io.Writer, args []string) e
 	if err != nil {
 		return fmt.Errorf("eval: %s: %w", *path, err)
 	}
+	opts := []predict.Option{predict.WithHorizon(*step), predict.WithQuantile(*quantile)}
+	if *underCost > 0 {
+		opts = append(opts, predict.WithUnderCost("", *underCost), predict.WithUnderCost(rightsize.Memory, *underCost))
+	}
 	var models []predict.Model
 	for _, n := range splitList(*names) {
-		m, err := predict.New(n, predict.WithHorizon(*step), predict.WithQuantile(*quantile))
+		m, err := predict.New(n, opts...)
 		if err != nil {
 			return fmt.Errorf("eval: %w", err)
 		}
