@@ -112,4 +112,20 @@ fi
 # What was measured, and against what:
 grep -E '^(--- |\s+\S+_test\.go:[0-9]+:)' "$log" || true
 
+# deploy/ is a Go module of its own, so that the libraries its tests need
+# (compose-spec, BuildKit's parser, Kubernetes' API types, kustomize) stay
+# out of the library's import graph: tidiness, vet, staticcheck (the
+# library's pinned one) and its tests, which check docker-compose.yml, the
+# Dockerfile, the Grafana dashboard's SQL (against the PostgreSQL above)
+# and the Kubernetes manifests.
+say "deploy module (docker-compose.yml, Dockerfile, dashboard SQL, Kubernetes manifests)"
+staticcheck=$(go tool -n staticcheck)
+(
+	cd deploy
+	go mod tidy -diff
+	go vet ./...
+	"$staticcheck" ./...
+	go test -race -count=1 ./...
+)
+
 say "all checks passed"
