@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -431,5 +432,32 @@ func TestBacktestHarness(t *testing.T) {
 	bm.Observe([]time.Time{fcT0, fcT0.Add(time.Minute), fcT0.Add(2 * time.Minute)}, []float64{1, math.NaN(), -3})
 	if f := bm.Forecast(fcT0.Add(3*time.Minute), time.Hour); math.IsNaN(f.Level) || f.Level < 1 {
 		t.Errorf("after NaN and negative samples: %+v", f)
+	}
+}
+
+func TestConcurrentPredict(t *testing.T) {
+	ctx := context.Background()
+	h := fcHistory()
+	for _, m := range fcModels(t) {
+		fcFit(t, m, h...)
+		want, _ := m.Predict(ctx, predict.Query{Service: "api"})
+		done := make(chan error, 4)
+		for range 4 {
+			go func() {
+				for range 20 {
+					got, err := m.Predict(ctx, predict.Query{Service: "api"})
+					if err != nil || got.Resources[0] != want.Resources[0] || got.Resources[1] != want.Resources[1] {
+						done <- fmt.Errorf("%s: %v %+v", m.Kind(), err, got)
+						return
+					}
+				}
+				done <- nil
+			}()
+		}
+		for range 4 {
+			if err := <-done; err != nil {
+				t.Error(err)
+			}
+		}
 	}
 }

@@ -141,8 +141,8 @@ func FromCSVFile(path string) History {
 func Filter(h History, f rightsize.Filter) History {
 	return HistoryFunc(func(ctx context.Context, fn func(rightsize.Series) error) error {
 		return h.Each(ctx, func(s rightsize.Series) error {
-			if (len(f.Services) > 0 && !contains(f.Services, s.Service)) || (f.Task != "" && s.Task != f.Task) ||
-				(f.Instance != "" && s.Instance != f.Instance) || (len(f.Resources) > 0 && !contains(f.Resources, s.Resource)) {
+			if (len(f.Services) > 0 && !slices.Contains(f.Services, s.Service)) || (f.Task != "" && s.Task != f.Task) ||
+				(f.Instance != "" && s.Instance != f.Instance) || (len(f.Resources) > 0 && !slices.Contains(f.Resources, s.Resource)) {
 				return nil
 			}
 			if !f.From.IsZero() || !f.To.IsZero() || f.Daily != nil {

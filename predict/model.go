@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sync"
 	"time"
 
@@ -96,10 +97,7 @@ func (m *models) Fit(ctx context.Context, h History) error {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	type job struct {
-		s   rightsize.Series
-		seq int
-	}
+	type job struct{ s rightsize.Series }
 	var (
 		mu       sync.Mutex
 		firstErr error
@@ -150,7 +148,7 @@ func (m *models) Fit(ctx context.Context, h History) error {
 			}
 		}(queues[i])
 	}
-	seq := 0
+	n := 0
 	err := h.Each(ctx, func(s rightsize.Series) error {
 		if len(s.Times) != len(s.Values) {
 			return fmt.Errorf("%w: series %s %s has %d times and %d values", ErrInvalidHistory, s.Service, s.Resource, len(s.Times), len(s.Values))
@@ -161,15 +159,15 @@ func (m *models) Fit(ctx context.Context, h History) error {
 		k := keyOf(s)
 		w, ok := owner[k]
 		if !ok {
-			w = seq % workers
+			w = n % workers
 			owner[k] = w
 		}
 		mu.Lock()
 		read++
 		mu.Unlock()
-		seq++
+		n++
 		select {
-		case queues[w] <- job{s, seq}:
+		case queues[w] <- job{s}:
 			return nil
 		case <-ctx.Done():
 			return ctx.Err()
@@ -232,7 +230,7 @@ func (m *models) Predict(ctx context.Context, q Query) (Prediction, error) {
 	p := Prediction{Service: q.Service, Model: m.name, Horizon: m.cfg.horizon, Quantile: m.cfg.quantile}
 	for _, k := range sortedKeys(m.series) {
 		if k.Service != q.Service || (q.Task != "" && k.Task != q.Task) || (q.Instance != "" && k.Instance != q.Instance) ||
-			(len(q.Resources) > 0 && !contains(q.Resources, k.Resource)) {
+			(len(q.Resources) > 0 && !slices.Contains(q.Resources, k.Resource)) {
 			continue
 		}
 		st := m.series[k]
@@ -285,15 +283,6 @@ func (m *models) Series() []SeriesInfo {
 			Samples: st.N, First: time.Unix(0, st.First).UTC(), Last: time.Unix(0, st.Last).UTC()})
 	}
 	return out
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // New returns an empty model of one series for the backtest harness: the
