@@ -221,3 +221,40 @@ func TestPermanent(t *testing.T) {
 		t.Error("an unmarked error is permanent, or Permanent(nil) is not nil")
 	}
 }
+
+// TestValidatorAgreesWithValidate runs Validate's table through one
+// Validator, good and bad samples interleaved, so that its caches are
+// exercised: it must answer exactly as Validate does.
+func TestValidatorAgreesWithValidate(t *testing.T) {
+	now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+	good := rightsize.Sample{Task: "img-1", Service: "resize", Instance: "node-1", Resource: rightsize.CPU, Value: 0.5, Time: now}
+	var stream []rightsize.Sample
+	for _, mutate := range []func(*rightsize.Sample){
+		func(s *rightsize.Sample) {},
+		func(s *rightsize.Sample) { s.Resource = rightsize.Memory; s.Value = 1 << 20 },
+		func(s *rightsize.Sample) { s.Service = "" },
+		func(s *rightsize.Sample) {},
+		func(s *rightsize.Sample) { s.Service = "a\nb" },
+		func(s *rightsize.Sample) { s.Task = "img\xff" },
+		func(s *rightsize.Sample) { s.Value = math.NaN() },
+		func(s *rightsize.Sample) {},
+		func(s *rightsize.Sample) { s.Value = -1 },
+		func(s *rightsize.Sample) { s.Resource = "CPU" },
+		func(s *rightsize.Sample) { s.Time = time.Time{} },
+		func(s *rightsize.Sample) { s.Time = time.Date(2300, 1, 1, 0, 0, 0, 0, time.UTC) },
+		func(s *rightsize.Sample) { s.Instance = "node-2" },
+		func(s *rightsize.Sample) { s.Instance = "node-2"; s.Value = math.Inf(1) },
+		func(s *rightsize.Sample) {},
+	} {
+		s := good
+		mutate(&s)
+		stream = append(stream, s)
+	}
+	var v rightsize.Validator
+	for i, s := range stream {
+		want, got := s.Validate(), v.Validate(s)
+		if (want == nil) != (got == nil) || (want != nil && want.Error() != got.Error()) {
+			t.Errorf("sample %d %+v: Validate %v, Validator %v", i, s, want, got)
+		}
+	}
+}

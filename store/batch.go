@@ -63,8 +63,9 @@ func clampTime(t time.Time) time.Time {
 
 // checkBatch validates a batch before any database work.
 func checkBatch(b rightsize.Batch) error {
+	var v rightsize.Validator // Validate's rule, names checked once per run
 	for i, s := range b.Samples {
-		if err := s.Validate(); err != nil {
+		if err := v.Validate(s); err != nil {
 			return fmt.Errorf("%w: sample %d of %d (service %q, resource %q): %w", ErrInvalidBatch, i, len(b.Samples), clip.String(s.Service, 40), clip.String(s.Resource, 40), err)
 		}
 	}
@@ -177,16 +178,34 @@ type row struct {
 
 // distinctSeries returns the distinct series of samples and, for each
 // sample, the index of its series in keys.
+//
+// A record's samples come together, one per resource of one service: the
+// last few series seen are compared first, and the map (hashing four
+// strings) is asked only when none matches.
 func distinctSeries(samples []rightsize.Sample) (keys []seriesKey, idx []int32) {
 	seen := make(map[seriesKey]int32)
 	idx = make([]int32, len(samples))
+	const recent = 8
+	var last [recent]int32 // indexes into keys of the series seen last
+	n := 0
 	for i, s := range samples {
 		k := keyOf(s)
-		j, ok := seen[k]
-		if !ok {
-			j = int32(len(keys))
-			seen[k] = j
-			keys = append(keys, k)
+		j := int32(-1)
+		for _, c := range last[:min(n, recent)] {
+			if keys[c] == k {
+				j = c
+				break
+			}
+		}
+		if j < 0 {
+			var ok bool
+			if j, ok = seen[k]; !ok {
+				j = int32(len(keys))
+				seen[k] = j
+				keys = append(keys, k)
+			}
+			last[n%recent] = j
+			n++
 		}
 		idx[i] = j
 	}

@@ -2,7 +2,6 @@ package wire
 
 import (
 	"bytes"
-	"math"
 	"slices"
 	"strconv"
 	"time"
@@ -20,9 +19,9 @@ import (
 //
 // A Decoder is not safe for concurrent use; use one per goroutine.
 type Decoder struct {
-	names         map[string]string
-	validResource map[string]bool
-	vals          []namedValue
+	names map[string]string
+	valid rightsize.Validator
+	vals  []namedValue
 }
 
 type namedValue struct {
@@ -182,21 +181,11 @@ func (d *Decoder) decodeFast(dst []rightsize.Sample, r Record) (out []rightsize.
 	}
 	n := len(dst)
 	smp := rightsize.Sample{Task: d.intern(task), Service: d.intern(service), Instance: d.intern(instance), Time: tm}
-	for i, nv := range d.vals {
+	for _, nv := range d.vals {
 		smp.Resource, smp.Value = nv.name, nv.value
-		// The samples of one record share labels and time: the first is
-		// validated in full, the others for what differs (Validate's
-		// own rule, with the resource names it has passed remembered).
-		if i == 0 || !d.validResource[nv.name] || !(nv.value >= 0) || nv.value > math.MaxFloat64 {
-			if smp.Validate() != nil {
-				return dst[:n], false
-			}
-			if len(d.validResource) < maxInterned {
-				if d.validResource == nil {
-					d.validResource = make(map[string]bool)
-				}
-				d.validResource[nv.name] = true
-			}
+		// Validate's rule, checking names only when they change.
+		if d.valid.Validate(smp) != nil {
+			return dst[:n], false
 		}
 		dst = append(dst, smp)
 	}

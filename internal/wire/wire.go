@@ -83,8 +83,9 @@ func Encode(samples []rightsize.Sample) ([]Record, error) {
 	}
 	index := make(map[groupKey]int)
 	var groups []recordV1
+	var v rightsize.Validator
 	for i, s := range samples {
-		if err := s.Validate(); err != nil {
+		if err := v.Validate(s); err != nil {
 			return nil, fmt.Errorf("wire: sample %d (%s/%s): %w", i, s.Service, s.Resource, err)
 		}
 		k := groupKey{s.Task, s.Service, s.Instance, s.Time.UnixNano()}
