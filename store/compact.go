@@ -13,9 +13,13 @@ import (
 // into one, in a transaction of its own after the Write that made them
 // due, content unchanged (which is why exactly-once is not affected):
 //
-//   - a bucket the series has moved past (a later bucket was written) as
-//     soon as it has two chunks or more;
+//   - a bucket the series has moved past (a later bucket was written) once
+//     it has closedCompactChunks or more;
 //   - the bucket still being written once it has openCompactChunks.
+//
+// A closed bucket of a few chunks is left as it is: reads merge a few
+// chunks as cheaply as one, and rewriting them would double the work of
+// draining a backlog, whose batches each bring a bucket a few chunks.
 //
 // Each Write compacts at most maxCompactPerWrite buckets, the oldest
 // first; the rest wait for the next Write. What is due is counted in
@@ -24,8 +28,9 @@ import (
 // compact), or by this store's next compaction of the same bucket, which
 // merges every chunk the bucket has.
 const (
-	openCompactChunks  = 32
-	maxCompactPerWrite = 256
+	closedCompactChunks = 8
+	openCompactChunks   = 32
+	maxCompactPerWrite  = 256
 )
 
 // bucketKey names one bucket of one series.
@@ -61,14 +66,12 @@ func (cs *compactState) due(chunks []chunk, max int) []bucketKey {
 	}
 	var out []bucketKey
 	for k, n := range cs.pending {
-		if n < 2 {
-			if k.bucket < cs.latest[k.series] {
-				delete(cs.pending, k) // closed with one chunk: nothing to do
-			}
-			continue
-		}
-		if n >= openCompactChunks || k.bucket < cs.latest[k.series] {
+		closed := k.bucket < cs.latest[k.series]
+		switch {
+		case closed && n >= closedCompactChunks, n >= openCompactChunks:
 			out = append(out, k)
+		case closed:
+			delete(cs.pending, k) // closed with a few chunks: left as they are
 		}
 	}
 	slices.SortFunc(out, compareBucketKeys)
