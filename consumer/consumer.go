@@ -139,7 +139,7 @@ func New(ctx context.Context, brokers []string, sinks []Sink, opts ...Option) (*
 		// Capped fetches keep the consumer's memory near 100 MB at full
 		// speed; larger ones cost memory and buy nothing.
 		kgo.FetchMaxBytes(4 << 20),
-		kgo.FetchMaxPartitionBytes(256 << 10),
+		kgo.FetchMaxPartitionBytes(1 << 20),
 		// A fetch waits at most this long for data to arrive: with
 		// kgo's 5 s, a partition resumed after a pause waited out the
 		// fetch in flight.

@@ -222,7 +222,7 @@ func Connect(ctx context.Context, brokers []string, opts ...ConnectOption) (*Kaf
 	kopts := []kgo.Opt{
 		kgo.SeedBrokers(brokers...),
 		kgo.MaxBufferedRecords(c.maxBuffered),
-		kgo.ProducerBatchCompression(kgo.Lz4Compression(), kgo.NoCompression()),
+		kgo.ProducerBatchCompression(kgo.SnappyCompression(), kgo.NoCompression()),
 		kgo.ProducerLinger(5 * time.Millisecond),
 		kgo.AllowAutoTopicCreation(),
 	}

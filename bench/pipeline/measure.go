@@ -19,16 +19,24 @@ import (
 	"github.com/rightsize/rightsize"
 )
 
-// rawCopy copies the workload's rows, as (series_id, time, value), into
-// a fresh unindexed table with pgx's CopyFrom and returns rows/s.
-func rawCopy(ctx context.Context, dsn string, w workload) (float64, error) {
+// rawCopy copies the workload's rows into a fresh unindexed table with
+// pgx's CopyFrom and returns rows/s: wide, the rows as a user sees them
+// (task_id, service, instance, resource, value, time), or narrow, as
+// (series_id, time, value).
+func rawCopy(ctx context.Context, dsn string, w workload, wide bool) (float64, error) {
 	conn, err := pgx.Connect(ctx, dsn)
 	if err != nil {
 		return 0, err
 	}
 	defer conn.Close(ctx)
 	table := fmt.Sprintf("bench_raw_%x", rand.Uint64())
-	if _, err := conn.Exec(ctx, `CREATE UNLOGGED TABLE `+table+` (series_id integer, "time" timestamptz, value double precision)`); err != nil {
+	cols := []string{"series_id", "time", "value"}
+	ddl := `(series_id integer, "time" timestamptz, value double precision)`
+	if wide {
+		cols = []string{"task_id", "service", "instance", "resource", "value", "time"}
+		ddl = `(task_id text, service text, instance text, resource text, value double precision, "time" timestamptz)`
+	}
+	if _, err := conn.Exec(ctx, `CREATE UNLOGGED TABLE `+table+` `+ddl); err != nil {
 		return 0, err
 	}
 	defer conn.Exec(context.WithoutCancel(ctx), `DROP TABLE `+table)
@@ -39,6 +47,10 @@ func rawCopy(ctx context.Context, dsn string, w workload) (float64, error) {
 	}
 	rows := make([][]any, 0, w.samples())
 	w.each(func(svc int, s rightsize.Sample) {
+		if wide {
+			rows = append(rows, []any{s.Task, s.Service, s.Instance, s.Resource, s.Value, s.Time})
+			return
+		}
 		id := 2 * svc
 		if s.Resource == "memory" {
 			id++
@@ -46,7 +58,7 @@ func rawCopy(ctx context.Context, dsn string, w workload) (float64, error) {
 		rows = append(rows, []any{int32(id), s.Time, s.Value})
 	})
 	start := time.Now()
-	n, err := conn.CopyFrom(ctx, pgx.Identifier{table}, []string{"series_id", "time", "value"}, pgx.CopyFromRows(rows))
+	n, err := conn.CopyFrom(ctx, pgx.Identifier{table}, cols, pgx.CopyFromRows(rows))
 	if err != nil {
 		return 0, err
 	}
@@ -62,8 +74,9 @@ var (
 )
 
 type drained struct {
-	rate    float64
-	peakRSS int64 // bytes, the largest of the monitors
+	rate    float64 // samples/s from the monitors' start to the last sample stored
+	steady  float64 // samples/s from the first sample stored to the last
+	peakRSS int64   // bytes, the largest of the monitors
 }
 
 // drain creates a database, starts the monitor(s) on the backlog and
@@ -114,10 +127,15 @@ func drain(ctx context.Context, monitor, dsn, brokers string, want, consumers, r
 		return drained{}, err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
+	var first time.Time
+	var firstN int64
 	for {
 		var n int64
 		// Before the monitor has created its tables the query fails.
-		if conn.QueryRow(ctx, `SELECT coalesce(sum(count), 0) FROM rightsize_chunks`).Scan(&n) == nil && n >= int64(want) {
+		if conn.QueryRow(ctx, `SELECT coalesce(sum(count), 0) FROM rightsize_chunks`).Scan(&n) == nil && n > 0 && first.IsZero() {
+			first, firstN = time.Now(), n
+		}
+		if n >= int64(want) {
 			break
 		}
 		if ctx.Err() != nil || time.Since(start) > 10*time.Minute {
@@ -127,7 +145,7 @@ func drain(ctx context.Context, monitor, dsn, brokers string, want, consumers, r
 		time.Sleep(20 * time.Millisecond)
 	}
 	elapsed := since(start)
-	return drained{rate: float64(want) / elapsed, peakRSS: stopAll()}, nil
+	return drained{rate: float64(want) / elapsed, steady: float64(int64(want)-firstN) / since(first), peakRSS: stopAll()}, nil
 }
 
 func withDatabase(dsn, db string) (string, error) {

@@ -32,7 +32,7 @@ func main() {
 	maxStall := flag.Duration("max-stall", 0, "exit with an error when a batch has failed to be stored for this long (0: retry for ever)")
 	timeout := flag.Duration("timeout", 10*time.Second, "how long to wait for the brokers and the database to answer at start")
 	verbose := flag.Bool("v", false, "log joins, assignments and retries")
-	rt := cli.RegisterRuntime(flag.CommandLine, 128)
+	rt := cli.RegisterRuntime(flag.CommandLine, 112)
 	httpAddr := flag.String("http", "", "serve the live page, its JSON and /metrics on this `address` (e.g. :8080; empty: none)")
 	flag.Parse()
 	if *every <= 0 {
