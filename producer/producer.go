@@ -201,7 +201,7 @@ func New(client *kgo.Client, opts ...Option) (*Kafka, error) {
 }
 
 // Connect creates a Kafka client for brokers (host:port seeds) with the
-// options rightsize recommends (idempotent, bounded buffer, lz4
+// options rightsize recommends (idempotent, bounded buffer, snappy
 // compression), checks that a broker answers, and returns a publisher that
 // owns the client. A broker that does not answer within the connect timeout
 // gives an error matching rightsize.ErrUnreachable that names the
