@@ -45,6 +45,9 @@ func goRuntime(service, task string) sample.Sampler {
 			if m.Value.Kind() != metrics.KindUint64 {
 				return out, fmt.Errorf("runtime metric %s is not supported by this Go", m.Name)
 			}
+			if names[i] == "go.heap.live" && m.Value.Uint64() == 0 {
+				continue // known only once a collection has run: no reading yet, not zero
+			}
 			out = append(out, rightsize.Sample{Task: task, Service: service, Resource: names[i],
 				Value: float64(m.Value.Uint64()), Time: now})
 		}
