@@ -95,12 +95,15 @@ say "go test -race (measurement tests run next, on their own)"
 go test -race -count=1 -skip 'Accuracy' ./...
 
 say "fuzzing every decoder for ${RIGHTSIZE_FUZZTIME:=5s} each"
+fuzzlog=$(mktemp)
 # Each fuzz target of the module, one at a time (go test -fuzz takes one).
 grep -rE --include='*_test.go' '^func Fuzz[A-Za-z0-9_]*\(' . | while IFS=: read -r file line; do
 	target=$(echo "$line" | sed -E 's/^func (Fuzz[A-Za-z0-9_]*)\(.*/\1/')
 	dir=./$(dirname "${file#./}")
 	echo "$dir $target"
-	go test -run '^$' -fuzz "^${target}\$" -fuzztime "$RIGHTSIZE_FUZZTIME" "$dir" >/dev/null
+	if ! go test -run '^$' -fuzz "^${target}\$" -fuzztime "$RIGHTSIZE_FUZZTIME" "$dir" >"$fuzzlog" 2>&1; then
+		cat "$fuzzlog"; exit 1
+	fi
 done
 
 say "measurement tests (no -race, one package at a time)"
