@@ -42,14 +42,7 @@ func parse(t *testing.T, args ...string) *cli.Kafka {
 }
 
 func TestSecurityFlagsConnectProducerAndConsumer(t *testing.T) {
-	certs, err := brokertest.NewCerts()
-	if err != nil {
-		t.Fatal(err)
-	}
-	files, err := certs.WriteFiles(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	certs, files := brokertest.CertFiles(t)
 	b, err := broker.Start(broker.WithTLS(certs.Server), broker.WithSASLUser(broker.ScramSHA512, "svc", password))
 	if err != nil {
 		t.Fatal(err)
@@ -139,14 +132,7 @@ func TestPlaintextWithoutSecurityFlags(t *testing.T) {
 }
 
 func TestSecurityFlagsFromEnvironment(t *testing.T) {
-	certs, err := brokertest.NewCerts()
-	if err != nil {
-		t.Fatal(err)
-	}
-	files, err := certs.WriteFiles(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, files := brokertest.CertFiles(t)
 	t.Setenv(cli.EnvTLSCA, files.CA)
 	t.Setenv(cli.EnvSASLMechanism, "PLAIN")
 	t.Setenv(cli.EnvSASLUser, "alice")
@@ -271,14 +257,7 @@ func TestWrongPasswordIsAnAuthenticationError(t *testing.T) {
 }
 
 func TestBrokerSecurityFlags(t *testing.T) {
-	certs, err := brokertest.NewCerts()
-	if err != nil {
-		t.Fatal(err)
-	}
-	files, err := certs.WriteFiles(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, files := brokertest.CertFiles(t)
 	t.Setenv(cli.EnvSASLPassword, password)
 	fs := flag.NewFlagSet("broker", flag.ContinueOnError)
 	bs := cli.RegisterBrokerSecurity(fs)
