@@ -97,10 +97,22 @@ func (cs *compactState) forget() {
 	cs.pending, cs.latest = nil, nil
 }
 
-// mergeGroups merges each run of chunks of one bucket (cs sorted so that
-// a bucket's chunks are adjacent) that has two chunks or more; it returns
-// the merged chunks and the chunks they replace.
-func mergeGroups(cs []*chunk, key func(*chunk) bucketKey) (merged []chunk, replaced []*chunk) {
+// mergeBuckets reads the chunks of the buckets of keys (each row's series
+// being the index of its bucket in keys, rows of a bucket adjacent) and
+// merges each bucket that has two chunks or more into one; it returns the
+// merged chunks and the chunks they replace.
+func mergeBuckets(rows chunkRows, keys []bucketKey) (merged []chunk, replaced []*chunk, err error) {
+	var cs []*chunk
+	for rows.Next() {
+		c := rows.Chunk()
+		c.series = keys[c.series].series
+		cs = append(cs, c)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, nil, err
+	}
+	key := func(c *chunk) bucketKey { return bucketKey{c.series, c.bucket} }
 	sk := sketch.New()
 	for i := 0; i < len(cs); {
 		j := i + 1
@@ -113,11 +125,27 @@ func mergeGroups(cs []*chunk, key func(*chunk) bucketKey) (merged []chunk, repla
 				group[k] = *c
 			}
 			m := mergeChunks(group, sk)
-			m.series = key(cs[i]).series
+			m.series = cs[i].series
 			merged = append(merged, m)
 			replaced = append(replaced, cs[i:j]...)
 		}
 		i = j
 	}
-	return merged, replaced
+	return merged, replaced, nil
+}
+
+// compactInRounds compacts keys, maxCompactPerWrite buckets a
+// transaction, and returns how many buckets were merged.
+func compactInRounds(keys []bucketKey, compact func([]bucketKey) (int, error)) (int, error) {
+	total := 0
+	for len(keys) > 0 {
+		n := min(len(keys), maxCompactPerWrite)
+		m, err := compact(keys[:n])
+		total += m
+		if err != nil {
+			return total, err
+		}
+		keys = keys[n:]
+	}
+	return total, nil
 }

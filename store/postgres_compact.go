@@ -45,18 +45,10 @@ FOR UPDATE OF c SKIP LOCKED`), ids, pgTimes(buckets))
 	if err != nil {
 		return 0, fmt.Errorf("store: compact: %w", err)
 	}
-	cr := &pgChunkRows{rows: rows, values: true}
-	var cs []*chunk
-	for cr.Next() {
-		c := cr.Chunk()
-		c.series = keys[c.series].series
-		cs = append(cs, c)
-	}
-	cr.Close()
-	if err := cr.Err(); err != nil {
+	merged, replaced, err := mergeBuckets(&pgChunkRows{rows: rows, values: true}, keys)
+	if err != nil {
 		return 0, fmt.Errorf("store: compact: %w", err)
 	}
-	merged, replaced := mergeGroups(cs, func(c *chunk) bucketKey { return bucketKey{c.series, c.bucket} })
 	if len(merged) == 0 {
 		return 0, nil
 	}
@@ -110,15 +102,5 @@ func (p *Postgres) Compact(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("store: compact: %w", err)
 	}
-	total := 0
-	for len(keys) > 0 {
-		n := min(len(keys), maxCompactPerWrite)
-		m, err := p.compactBuckets(ctx, keys[:n])
-		total += m
-		if err != nil {
-			return total, err
-		}
-		keys = keys[n:]
-	}
-	return total, nil
+	return compactInRounds(keys, func(keys []bucketKey) (int, error) { return p.compactBuckets(ctx, keys) })
 }
