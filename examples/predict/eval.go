@@ -8,7 +8,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -23,18 +22,9 @@ import (
 	"github.com/rightsize/rightsize/usage"
 )
 
-func runEval(ctx context.Context, args []string) error {
-	return evalCommand(ctx, os.Stdout, os.Stderr, args)
-}
-
 func evalCommand(ctx context.Context, stdout, stderr io.Writer, args []string) error {
-	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: predict eval -csv PATH [-step 1h] [-models a,b] [-o table|json|csv] [flags]")
-		fmt.Fprintln(stderr, "Scores every forecasting model with the rolling-origin backtest: each step, a forecast from the history so far, scored on the next step.")
-		fs.PrintDefaults()
-	}
+	fs := newFlagSet("eval", stderr, "usage: predict eval -csv PATH [-step 1h] [-models a,b] [-o table|json|csv] [flags]",
+		"Scores every forecasting model with the rolling-origin backtest: each step, a forecast from the history so far, scored on the next step.")
 	path := fs.String("csv", "", "long-format CSV (task_id,service,resource,value,timestamp[,instance]); gzip is read directly (required)")
 	step := fs.Duration("step", time.Hour, "re-forecast every step, for a horizon of one step")
 	warmup := fs.Duration("warmup", 24*time.Hour, "history observed before the first scored step")
@@ -44,10 +34,7 @@ func evalCommand(ctx context.Context, stdout, stderr io.Writer, args []string) e
 	underCost := fs.Float64("under-cost", 0, "the selector's price of under-provisioning, every resource (default: 5, memory 10)")
 	out := fs.String("o", "table", "output: table, json or csv")
 	perSeries := fs.Bool("per-series", false, "with -o json or csv, add one row per model and series")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
+	if help, err := parseFlags(fs, args); help || err != nil {
 		return err
 	}
 	switch {

@@ -22,24 +22,12 @@ import (
 	"github.com/rightsize/rightsize/store"
 )
 
-func runFit(ctx context.Context, args []string) error {
-	return fitCommand(ctx, os.Stdout, os.Stderr, args)
-}
-
 func fitCommand(ctx context.Context, stdout, stderr io.Writer, args []string) error {
-	fs := flag.NewFlagSet("fit", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: predict fit [-db DSN | -csv PATH] -save FILE [flags]")
-		fmt.Fprintln(stderr, "Trains a forecasting model on the series of the store (or a CSV file) and saves it.")
-		fs.PrintDefaults()
-	}
+	fs := newFlagSet("fit", stderr, "usage: predict fit [-db DSN | -csv PATH] -save FILE [flags]",
+		"Trains a forecasting model on the series of the store (or a CSV file) and saves it.")
 	tr := registerTraining(fs)
 	save := fs.String("save", "", "save the trained model to this file (required)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
+	if help, err := parseFlags(fs, args); help || err != nil {
 		return err
 	}
 	if *save == "" {

@@ -9,11 +9,8 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"time"
 
@@ -23,27 +20,15 @@ import (
 	"github.com/rightsize/rightsize/usage/kube"
 )
 
-func runForecast(ctx context.Context, args []string) error {
-	return forecastCommand(ctx, os.Stdout, os.Stderr, args)
-}
-
 func forecastCommand(ctx context.Context, stdout, stderr io.Writer, args []string) error {
-	fs := flag.NewFlagSet("forecast", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: predict forecast [-model FILE | -db DSN | -csv PATH] [-service S1,S2] [-o yaml|json|table] [flags]")
-		fmt.Fprintln(stderr, "What each service should request (the point forecast) and be limited at (the upper level) over the next horizon.")
-		fs.PrintDefaults()
-	}
+	fs := newFlagSet("forecast", stderr, "usage: predict forecast [-model FILE | -db DSN | -csv PATH] [-service S1,S2] [-o yaml|json|table] [flags]",
+		"What each service should request (the point forecast) and be limited at (the upper level) over the next horizon.")
 	tr := registerTraining(fs)
 	load := fs.String("model", "", "use this saved model (from fit -save) instead of training one")
 	services := fs.String("service", "", "the services to size, comma-separated (default: every service the model knows)")
 	from := fs.String("from", "", "start of the horizon, RFC 3339 (default: just after each series' last sample)")
 	output := fs.String("o", "yaml", "output: yaml (a resources: block per service), json or table")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
+	if help, err := parseFlags(fs, args); help || err != nil {
 		return err
 	}
 	if !slices.Contains([]string{"yaml", "json", "table"}, *output) {

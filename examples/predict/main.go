@@ -11,6 +11,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -24,13 +26,13 @@ const prog = "predict"
 
 // commands are the subcommands, by name, with a line of help each.
 var commands = map[string]struct {
-	run  func(ctx context.Context, args []string) error
+	run  func(ctx context.Context, stdout, stderr io.Writer, args []string) error
 	help string
 }{
-	"eval":     {runEval, "score every forecasting model with the rolling-origin backtest"},
-	"fit":      {runFit, "train a forecasting model on a store or CSV file and save it"},
-	"forecast": {runForecast, "what each service should request and be limited at over the next horizon"},
-	"profile":  {runProfile, "what each service of a task should request, before it runs"},
+	"eval":     {evalCommand, "score every forecasting model with the rolling-origin backtest"},
+	"fit":      {fitCommand, "train a forecasting model on a store or CSV file and save it"},
+	"forecast": {forecastCommand, "what each service should request and be limited at over the next horizon"},
+	"profile":  {profileCommand, "what each service of a task should request, before it runs"},
 }
 
 func main() {
@@ -49,7 +51,7 @@ func main() {
 	}
 	ctx, stop := cli.SignalContext(context.Background(), prog)
 	defer stop()
-	if err := c.run(ctx, os.Args[2:]); err != nil {
+	if err := c.run(ctx, os.Stdout, os.Stderr, os.Args[2:]); err != nil {
 		cli.Fail(prog, err)
 	}
 }
@@ -65,4 +67,29 @@ func printUsage(w io.Writer) {
 		fmt.Fprintf(w, "  %-9s %s\n", n, commands[n].help)
 	}
 	fmt.Fprintf(w, "\nRun %s <subcommand> -h for its flags.\n", prog)
+}
+
+// newFlagSet is a subcommand's flag set: errors and -h to stderr, the
+// flags headed by its usage line and what it does.
+func newFlagSet(name string, stderr io.Writer, usage, about string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, usage)
+		fmt.Fprintln(stderr, about)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parseFlags parses args; help is true, with a nil error, when -h asked
+// for the usage (which has been printed).
+func parseFlags(fs *flag.FlagSet, args []string) (help bool, err error) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return true, nil
+		}
+		return false, err
+	}
+	return false, nil
 }

@@ -14,7 +14,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"maps"
@@ -52,20 +51,9 @@ func (p paramFlags) Set(v string) error {
 	return nil
 }
 
-// runProfile runs the profile subcommand with its arguments (after
-// "profile"), writing to standard output.
-func runProfile(ctx context.Context, args []string) error {
-	return profileCommand(ctx, os.Stdout, os.Stderr, args)
-}
-
 func profileCommand(ctx context.Context, stdout, stderr io.Writer, args []string) error {
-	fs := flag.NewFlagSet("profile", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: predict profile -services S1,S2,... [-param NAME=VALUE]... [-service S] [flags]")
-		fmt.Fprintln(stderr, "What each service of a task should request, predicted from the tasks in the store before the task runs.")
-		fs.PrintDefaults()
-	}
+	fs := newFlagSet("profile", stderr, "usage: predict profile -services S1,S2,... [-param NAME=VALUE]... [-service S] [flags]",
+		"What each service of a task should request, predicted from the tasks in the store before the task runs.")
 	dsn := cli.RegisterDB(fs)
 	services := fs.String("services", "", "the task's services, in the order they run (required)")
 	params := paramFlags{}
@@ -78,10 +66,7 @@ func profileCommand(ctx context.Context, stdout, stderr io.Writer, args []string
 	load := fs.String("model", "", "use this saved model instead of training one")
 	save := fs.String("save", "", "save the trained model to this file")
 	output := fs.String("o", "yaml", "output: yaml (a resources: block per service), json or table")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
+	if help, err := parseFlags(fs, args); help || err != nil {
 		return err
 	}
 	task := rightsize.Task{ID: "planned", Params: params, Start: time.Now()}

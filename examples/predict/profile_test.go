@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -98,7 +99,7 @@ func TestProfileCommand(t *testing.T) {
 			t.Errorf("-o %s:\n%s", format, out.String())
 		}
 	}
-	if err := runProfile(ctx, []string{"-h"}); err != nil {
+	if err := profileCommand(ctx, io.Discard, io.Discard, []string{"-h"}); err != nil {
 		t.Errorf("-h: %v", err)
 	}
 	for _, bad := range [][]string{
