@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -255,6 +256,33 @@ func TestValidatorAgreesWithValidate(t *testing.T) {
 		want, got := s.Validate(), v.Validate(s)
 		if (want == nil) != (got == nil) || (want != nil && want.Error() != got.Error()) {
 			t.Errorf("sample %d %+v: Validate %v, Validator %v", i, s, want, got)
+		}
+	}
+}
+
+func TestSeriesBuilder(t *testing.T) {
+	at := func(s int) time.Time { return time.Unix(int64(s), 0) }
+	var b rightsize.SeriesBuilder
+	for _, s := range []rightsize.Sample{
+		{Service: "b", Resource: "cpu", Value: 2, Time: at(2)},
+		{Service: "a", Resource: "memory", Value: 1, Time: at(1)},
+		{Service: "b", Resource: "cpu", Value: 1, Time: at(1)},
+		{Service: "a", Resource: "cpu", Value: 3, Time: at(3)},
+		{Service: "b", Resource: "cpu", Value: 5, Time: at(1)}, // same time: kept after the first
+	} {
+		b.Add(s)
+	}
+	got := b.Series()
+	want := []string{"a/cpu [3]", "a/memory [1]", "b/cpu [1 5 2]"}
+	if len(got) != len(want) {
+		t.Fatalf("%d series, want %d", len(got), len(want))
+	}
+	for i, s := range got {
+		if g := fmt.Sprintf("%s/%s %v", s.Service, s.Resource, s.Values); g != want[i] {
+			t.Errorf("series %d: %s, want %s", i, g, want[i])
+		}
+		if !slices.IsSortedFunc(s.Times, time.Time.Compare) {
+			t.Errorf("series %d not in time order", i)
 		}
 	}
 }

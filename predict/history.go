@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"slices"
-	"time"
 
 	"github.com/rightsize/rightsize"
 	"github.com/rightsize/rightsize/store/longcsv"
@@ -38,7 +37,7 @@ func FromSeries(series ...rightsize.Series) History {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			if err := fn(inTimeOrder(s)); err != nil {
+			if err := fn(s.InTimeOrder()); err != nil {
 				return err
 			}
 		}
@@ -50,21 +49,11 @@ func FromSeries(series ...rightsize.Series) History {
 // series by (task, service, instance, resource) and sorted by time.
 func FromSamples(samples []rightsize.Sample) History {
 	return HistoryFunc(func(ctx context.Context, fn func(rightsize.Series) error) error {
-		idx := map[seriesKey]int{}
-		var out []rightsize.Series
+		var b rightsize.SeriesBuilder
 		for _, s := range samples {
-			k := seriesKey{Task: s.Task, Service: s.Service, Instance: s.Instance, Resource: s.Resource}
-			i, ok := idx[k]
-			if !ok {
-				i = len(out)
-				idx[k] = i
-				out = append(out, rightsize.Series{Task: s.Task, Service: s.Service, Instance: s.Instance, Resource: s.Resource})
-			}
-			out[i].Times = append(out[i].Times, s.Time)
-			out[i].Values = append(out[i].Values, s.Value)
+			b.Add(s)
 		}
-		slices.SortFunc(out, func(a, b rightsize.Series) int { return keyOf(a).compare(keyOf(b)) })
-		return FromSeries(out...).Each(ctx, fn)
+		return FromSeries(b.Series()...).Each(ctx, fn)
 	})
 }
 
@@ -163,23 +152,4 @@ func Filter(h History, f rightsize.Filter) History {
 			return fn(s)
 		})
 	})
-}
-
-// inTimeOrder returns s, or a copy of it sorted by time (stable) if it is
-// not in time order.
-func inTimeOrder(s rightsize.Series) rightsize.Series {
-	if slices.IsSortedFunc(s.Times, time.Time.Compare) {
-		return s
-	}
-	idx := make([]int, len(s.Times))
-	for i := range idx {
-		idx[i] = i
-	}
-	slices.SortStableFunc(idx, func(a, b int) int { return s.Times[a].Compare(s.Times[b]) })
-	out := s
-	out.Times, out.Values = make([]time.Time, len(idx)), make([]float64, len(idx))
-	for i, j := range idx {
-		out.Times[i], out.Values[i] = s.Times[j], s.Values[j]
-	}
-	return out
 }

@@ -231,52 +231,14 @@ func ReadSeries(r io.Reader) ([]rightsize.Series, error) {
 	if err != nil {
 		return nil, err
 	}
-	type key struct{ task, service, instance, resource string }
-	idx := map[key]int{}
-	var out []rightsize.Series
+	var b rightsize.SeriesBuilder
 	for lr.Next() {
-		s := lr.Sample()
-		k := key{s.Task, s.Service, s.Instance, s.Resource}
-		i, ok := idx[k]
-		if !ok {
-			i = len(out)
-			idx[k] = i
-			out = append(out, rightsize.Series{Task: s.Task, Service: s.Service, Instance: s.Instance, Resource: s.Resource})
-		}
-		out[i].Times = append(out[i].Times, s.Time)
-		out[i].Values = append(out[i].Values, s.Value)
+		b.Add(lr.Sample())
 	}
 	if err := lr.Err(); err != nil {
 		return nil, err
 	}
-	for i := range out {
-		sortSeries(&out[i])
-	}
-	slices.SortFunc(out, func(a, b rightsize.Series) int {
-		for _, c := range [...]int{strings.Compare(a.Service, b.Service), strings.Compare(a.Resource, b.Resource), strings.Compare(a.Task, b.Task), strings.Compare(a.Instance, b.Instance)} {
-			if c != 0 {
-				return c
-			}
-		}
-		return 0
-	})
-	return out, nil
-}
-
-func sortSeries(s *rightsize.Series) {
-	if slices.IsSortedFunc(s.Times, time.Time.Compare) {
-		return
-	}
-	order := make([]int, len(s.Times))
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortStableFunc(order, func(a, b int) int { return s.Times[a].Compare(s.Times[b]) })
-	times, vals := make([]time.Time, len(order)), make([]float64, len(order))
-	for i, j := range order {
-		times[i], vals[i] = s.Times[j], s.Values[j]
-	}
-	s.Times, s.Values = times, vals
+	return b.Series(), nil
 }
 
 // Writer writes samples as long-format CSV, times in RFC 3339 UTC with
