@@ -69,11 +69,22 @@ func TestVPAMemory(t *testing.T) {
 	s.(usage.OOMRecorder).AddOOM(t0.Add(71 * time.Hour))
 	near(t, "target after OOM", s.Estimate(t0).Request, 3.6*(1<<30), 1e-9)
 
-	// Peaks older than the kept intervals no longer count.
-	m1, _ := usage.VPA(usage.VPAMemoryIntervals(24*time.Hour, 1), usage.VPAMinimum(0, 0))
-	s = m1.Start("memory")
-	feed(s)
-	near(t, "one interval", s.Estimate(t0).Request, 3861631195.855512, 1e-9)
+	// Peaks older than the kept intervals no longer count: with one
+	// interval kept, three days give what the last day alone gives. (At a
+	// low percentile, where the earlier, smaller peaks would show.)
+	low := []usage.VPAOption{usage.VPAMemoryPercentiles(0.3, 0.3, 0.3), usage.VPAMinimum(0, 0)}
+	m8, _ := usage.VPA(low...)
+	m1, _ := usage.VPA(append(low, usage.VPAMemoryIntervals(24*time.Hour, 1))...)
+	all8, all1, last1 := m8.Start("memory"), m1.Start("memory"), m1.Start("memory")
+	feed(all8)
+	feed(all1)
+	for i := range 288 {
+		last1.Add(t0.Add(48*time.Hour+time.Duration(i)*5*time.Minute), 3*(1<<30)*float64(i+1)/288, 1)
+	}
+	near(t, "one interval kept", all1.Estimate(t0).Request, last1.Estimate(t0).Request, 1e-9)
+	if a, b := all8.Estimate(t0).Request, all1.Estimate(t0).Request; !(a < b) {
+		t.Errorf("P30 of the peaks: %.0f with 8 intervals kept, %.0f with 1: the older, smaller peaks should lower it", a, b)
+	}
 }
 
 func TestVPAMinimumAndShortHistory(t *testing.T) {
